@@ -1,0 +1,213 @@
+"""stswatch settings: defaults, a TOML file on top, command-line flags on top of that.
+
+Nothing here reads the environment: every value comes from `config/defaults.toml`, the file
+the user names with `--config`, or an explicit flag. Unknown keys and bad values stop the
+program at start-up with one line that names the setting (`SettingsError`).
+
+Secrets (passwords, tokens) are held as `Secret` so that printing the settings never shows
+them; `describe()` is what processes log at start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from detectors.errors import StswatchError
+from detectors.params import DetectionParams
+
+
+class SettingsError(StswatchError, ValueError):
+    """A setting is unknown, missing or out of range; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A string that never appears in logs or reprs."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceData:
+    """Boundary and port files. Empty paths mean: not used."""
+
+    eez_path: str = ""
+    ports_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password: Secret = field(default_factory=lambda: Secret(""))
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    topic_prefix: str = ""
+    partitions: int = 4
+    replication_factor: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    url: str = "redis://127.0.0.1:6379/0"
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    ssl_ca_certs: str = ""
+    key_prefix: str = "stswatch"
+    vessel_ttl_s: int = 2 * 24 * 3600
+    encounter_ttl_s: int = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    app_id: str = "stswatch"
+    # Coarse H3 resolution of the spatial shards (res 2: cells about 160 km across).
+    shard_resolution: int = 2
+    # Positions this close to a shard's edge are also sent to the neighbouring shard.
+    shard_margin_m: float = 30_000.0
+    raw_batch_max_lines: int = 500
+    broker_session_timeout_s: float = 30.0
+    broker_heartbeat_interval_s: float = 3.0
+    broker_max_poll_interval_s: float = 1000.0
+    table_snapshot_interval_s: float = 5.0
+    state_dir: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    detection: DetectionParams = field(default_factory=DetectionParams)
+    reference: ReferenceData = field(default_factory=ReferenceData)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "detection": DetectionParams,
+    "reference": ReferenceData,
+    "kafka": KafkaSettings,
+    "redis": RedisSettings,
+    "stream": StreamSettings,
+}
+
+
+def _coerce(section: str, name: str, declared: Any, value: Any) -> Any:
+    """Turn a TOML value into the declared field type, or say which setting is wrong."""
+    where = f"{section}.{name}"
+    kind = str(declared)
+    try:
+        if "frozenset" in kind:
+            return frozenset(int(v) for v in value)
+        if "tuple" in kind:
+            if isinstance(value, str):
+                raise TypeError("expected a list")
+            return tuple(str(v) for v in value)
+        if "Secret" in kind:
+            return Secret(str(value))
+        if kind in ("float", "<class 'float'>"):
+            if isinstance(value, bool):
+                raise TypeError("expected a number")
+            return float(value)
+        if kind in ("int", "<class 'int'>"):
+            if isinstance(value, bool) or int(value) != value:
+                raise TypeError("expected an integer")
+            return int(value)
+        if kind in ("bool", "<class 'bool'>"):
+            if not isinstance(value, bool):
+                raise TypeError("expected true or false")
+            return value
+        if kind in ("str", "<class 'str'>"):
+            if not isinstance(value, str):
+                raise TypeError("expected a string")
+            return value
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"setting {where}: {err} (got {value!r})") from None
+    return value
+
+
+def _build_section(section: str, cls: type[Any], values: dict[str, Any], base: Any) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in known:
+            raise SettingsError(
+                f"unknown setting {section}.{name} (known: {', '.join(sorted(known))})"
+            )
+        changes[name] = _coerce(section, name, known[name].type, value)
+    try:
+        return dataclasses.replace(base, **changes)
+    except ValueError as err:
+        raise SettingsError(f"setting {section}: {err}") from None
+
+
+def apply(settings: Settings, overrides: dict[str, dict[str, Any]]) -> Settings:
+    """Return `settings` with `{section: {name: value}}` applied, validated."""
+    changes: dict[str, Any] = {}
+    for section, values in overrides.items():
+        if section not in _SECTIONS:
+            raise SettingsError(
+                f"unknown settings section [{section}] (known: {', '.join(sorted(_SECTIONS))})"
+            )
+        if not isinstance(values, dict):
+            raise SettingsError(f"settings section [{section}] must be a table")
+        base = getattr(settings, section)
+        changes[section] = _build_section(section, _SECTIONS[section], values, base)
+    return dataclasses.replace(settings, **changes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"settings file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SettingsError(f"settings file {path} is not valid TOML: {err}") from None
+
+
+def defaults_text() -> str:
+    """The shipped defaults file, as documentation of every setting."""
+    return resources.files("config").joinpath("defaults.toml").read_text(encoding="utf-8")
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Defaults, then the shipped defaults file, then the user's file when one is given."""
+    settings = apply(Settings(), tomllib.loads(defaults_text()))
+    if path:
+        settings = apply(settings, _read_toml(Path(path)))
+    return settings
+
+
+def describe(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The effective settings as plain data with secrets masked, for start-up logs."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in _SECTIONS:
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(getattr(settings, section)):
+            value = getattr(getattr(settings, section), f.name)
+            if isinstance(value, Secret):
+                value = str(value)
+            elif isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            values[f.name] = value
+        out[section] = values
+    return out
