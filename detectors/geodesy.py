@@ -87,7 +87,9 @@ def mean_position(points: list[tuple[float, float]]) -> tuple[float, float]:
     return _from_vector(sx, sy, sz)
 
 
-def destination(lat: float, lon: float, bearing_deg: float, distance_m: float) -> tuple[float, float]:
+def destination(
+    lat: float, lon: float, bearing_deg: float, distance_m: float
+) -> tuple[float, float]:
     """The point `distance_m` from a start along an initial bearing (degrees from north)."""
     delta = distance_m / EARTH_RADIUS_M
     theta = bearing_deg * _RAD

@@ -15,9 +15,7 @@ from collections.abc import Sequence
 
 from detectors.errors import StswatchError
 
-COMMANDS: tuple[str, ...] = (
-    "stswatch.commands.detect",
-)
+COMMANDS: tuple[str, ...] = ("stswatch.commands.detect",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,267 @@
+"""The encounter detector: records in, encounter events out.
+
+This is the one piece of detection code that both `stswatch detect` and the stream worker
+run. It keeps an event-time clock (the newest event time seen, minus the allowed lateness) and
+decides ticks once the clock has passed them by `max_hold_s`:
+
+    positions, static reports  ->  per-vessel tracks  ->  samples at tick T
+        ->  close pairs (H3 buckets, exact distance)  ->  encounter state  ->  events
+
+It never reads the wall clock, never touches Kafka or Redis, and given the same records it
+returns the same events whatever order they came in, as long as none is later than the
+allowed lateness (later ones are counted and dropped).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from detectors import cells
+from detectors.encounters import (
+    EncounterEvent,
+    EncounterTracker,
+    PortLookup,
+    ZoneLookup,
+)
+from detectors.identity import VesselIdentity
+from detectors.params import DetectionParams
+from detectors.proximity import close_pairs
+from detectors.records import Position, StaticReport, Watermark
+from detectors.tracks import TickSample, VesselTrack, interval_index
+
+# Decide at most this many empty ticks one by one before looking for a shortcut: event time
+# may jump by days between two files, and nothing happens in the gap.
+_FAST_FORWARD_AFTER_TICKS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """An encounter event with both vessels' identities as of the event's tick."""
+
+    event: EncounterEvent
+    vessel_a: VesselIdentity
+    vessel_b: VesselIdentity
+
+
+@dataclass(slots=True)
+class DetectorStats:
+    positions: int = 0
+    statics: int = 0
+    late: int = 0
+    ticks: int = 0
+    samples: int = 0
+    close_pair_samples: int = 0
+    vessels_forgotten: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+
+
+class EncounterDetector:
+    """Feed it records in (roughly) event-time order; it returns alert events."""
+
+    def __init__(
+        self,
+        params: DetectionParams,
+        zones: ZoneLookup | None = None,
+        ports: PortLookup | None = None,
+        owns: Callable[[float, float], bool] | None = None,
+    ) -> None:
+        """`owns(lat, lon)` says whether this instance reports an encounter that starts
+        there (the stream's spatial shards); None means it reports everything."""
+        self.params = params
+        self.resolution = cells.resolution_for_distance(params.max_encounter_dist_m)
+        self.tracker = EncounterTracker(params, zones, ports, owns)
+        self.tracks: dict[int, VesselTrack] = {}
+        self.stats = DetectorStats()
+        self.max_time_s = -math.inf
+        # Ticks are decided in order; `next_k` is the first undecided one.
+        self.next_k: int | None = None
+        self.decided_until_s = -math.inf
+        self._next_forget_s = -math.inf
+
+    # --- input -------------------------------------------------------------------------
+
+    def process(self, record: Position | StaticReport | Watermark) -> list[AlertEvent]:
+        """Take one record; return the events of any ticks it lets the detector decide."""
+        if isinstance(record, Position):
+            return self.add_position(record)
+        if isinstance(record, StaticReport):
+            return self.add_static(record)
+        if record.final:
+            return self.finish(record.time_s)
+        return self.advance(record.time_s)
+
+    def process_all(
+        self, records: Iterable[Position | StaticReport | Watermark]
+    ) -> list[AlertEvent]:
+        events: list[AlertEvent] = []
+        for record in records:
+            found = self.process(record)
+            if found:
+                events.extend(found)
+        return events
+
+    def add_position(self, position: Position) -> list[AlertEvent]:
+        time_s = position.time_s
+        if self.next_k is None:
+            self._start_clock(time_s)
+        if time_s <= self.decided_until_s:
+            self.stats.late += 1
+            return []
+        self.stats.positions += 1
+        track = self.tracks.get(position.mmsi)
+        if track is None:
+            track = self.tracks[position.mmsi] = VesselTrack(position.mmsi)
+        track.add(position, interval_index(time_s, self.params.tick_s))
+        if time_s > self.max_time_s:
+            return self.advance(time_s)
+        return []
+
+    def add_static(self, report: StaticReport) -> list[AlertEvent]:
+        if self.next_k is None:
+            self._start_clock(report.time_s)
+        self.stats.statics += 1
+        track = self.tracks.get(report.mmsi)
+        if track is None:
+            track = self.tracks[report.mmsi] = VesselTrack(report.mmsi)
+        if report.time_s <= self.decided_until_s:
+            # Identity is not position: a late report still tells who the vessel is.
+            track.identity = track.identity.merged(report)
+            return []
+        track.add_static(report)
+        if report.time_s > self.max_time_s:
+            return self.advance(report.time_s)
+        return []
+
+    def advance(self, time_s: float) -> list[AlertEvent]:
+        """Event time has reached `time_s`: decide every tick that is now due."""
+        self.max_time_s = max(self.max_time_s, time_s)
+        if self.next_k is None:
+            return []
+        params = self.params
+        due_k = math.floor(
+            (self.max_time_s - params.allowed_lateness_s - params.max_hold_s) / params.tick_s
+        )
+        return self._decide_until(due_k)
+
+    def finish(self, time_s: float | None = None) -> list[AlertEvent]:
+        """The input has ended: decide every tick up to the newest event time.
+
+        Encounters still open stay open (nothing says they ended); their last state is in
+        the events already returned.
+        """
+        if time_s is not None and time_s > self.max_time_s:
+            self.max_time_s = time_s
+        if self.next_k is None or self.max_time_s == -math.inf:
+            return []
+        return self._decide_until(math.floor(self.max_time_s / self.params.tick_s))
+
+    # --- ticks -------------------------------------------------------------------------
+
+    def _start_clock(self, time_s: float) -> None:
+        tick_s = self.params.tick_s
+        self.next_k = math.floor((time_s - self.params.allowed_lateness_s) / tick_s) + 1
+        self.decided_until_s = (self.next_k - 1) * tick_s
+
+    def _decide_until(self, due_k: int) -> list[AlertEvent]:
+        assert self.next_k is not None
+        events: list[AlertEvent] = []
+        while self.next_k <= due_k:
+            if due_k - self.next_k > _FAST_FORWARD_AFTER_TICKS:
+                self._fast_forward(due_k)
+                if self.next_k > due_k:
+                    break
+            events.extend(self._decide_tick(self.next_k))
+            self.next_k += 1
+        return events
+
+    def _decide_tick(self, k: int) -> list[AlertEvent]:
+        params = self.params
+        tick_s = params.tick_s
+        time_s = k * tick_s
+        max_hold_s = params.max_hold_s
+        max_gap_s = params.max_interpolation_gap_s
+        excluded = params.excluded_ship_types
+        samples: list[TickSample] = []
+        known: set[int] = set()
+        for track in self.tracks.values():
+            if track.pending_statics:
+                track.apply_statics_until(time_s)
+            if track.is_idle(time_s, max_hold_s):
+                continue
+            sample = track.sample(time_s, k, tick_s, max_hold_s, max_gap_s)
+            if sample is None:
+                continue
+            known.add(track.mmsi)
+            if track.identity.ship_type in excluded:
+                continue
+            samples.append(sample)
+        self.decided_until_s = time_s
+        self.stats.ticks += 1
+        self.stats.samples += len(samples)
+
+        pairs = close_pairs(samples, params.max_encounter_dist_m, self.resolution)
+        self.stats.close_pair_samples += len(pairs)
+        found = self.tracker.step(time_s, samples, pairs, known)
+
+        if time_s >= self._next_forget_s:
+            self._forget_silent(time_s)
+        if not found:
+            return []
+        events = []
+        for event in found:
+            kind = event.kind
+            self.stats.events[kind] = self.stats.events.get(kind, 0) + 1
+            snapshot = event.encounter
+            events.append(
+                AlertEvent(
+                    event,
+                    self.identity(snapshot.mmsi_a),
+                    self.identity(snapshot.mmsi_b),
+                )
+            )
+        return events
+
+    def _fast_forward(self, due_k: int) -> None:
+        """Skip empty ticks: when no vessel can be sampled and no pair is together, jump to
+        just before the earliest undecided position."""
+        assert self.next_k is not None
+        if any(e.together for e in self.tracker.pairs.values()):
+            return
+        time_s = self.next_k * self.params.tick_s
+        earliest_k: int | None = None
+        for track in self.tracks.values():
+            if not track.is_idle(time_s, self.params.max_hold_s):
+                return
+            if track.buckets:
+                first = min(track.buckets)
+                if earliest_k is None or first < earliest_k:
+                    earliest_k = first
+        target_k = due_k + 1 if earliest_k is None else min(due_k + 1, earliest_k)
+        if target_k > self.next_k:
+            self.next_k = target_k
+            self.decided_until_s = (target_k - 1) * self.params.tick_s
+
+    def _forget_silent(self, time_s: float) -> None:
+        """Drop vessels silent for `forget_after_s` (checked once an hour of event time)."""
+        horizon_s = time_s - self.params.forget_after_s
+        stale = [
+            mmsi
+            for mmsi, track in self.tracks.items()
+            if track.last_seen_s < horizon_s and not track.buckets
+        ]
+        for mmsi in stale:
+            del self.tracks[mmsi]
+        self.stats.vessels_forgotten += len(stale)
+        self._next_forget_s = time_s + 3600.0
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def identity(self, mmsi: int) -> VesselIdentity:
+        track = self.tracks.get(mmsi)
+        return track.identity if track is not None else VesselIdentity(mmsi)
+
+    @property
+    def vessel_count(self) -> int:
+        return len(self.tracks)

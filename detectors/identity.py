@@ -1,0 +1,43 @@
+"""A vessel's identity: the merge of its static reports, as of a point in event time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from detectors.records import StaticReport
+
+_FIELDS = (
+    "name",
+    "call_sign",
+    "imo",
+    "ship_type",
+    "length_m",
+    "width_m",
+    "draught_m",
+    "destination",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VesselIdentity:
+    """What a vessel says it is. Fields a report leaves out keep their previous value,
+    because a type 24 part A carries only the name and a part B only the rest."""
+
+    mmsi: int
+    name: str | None = None
+    call_sign: str | None = None
+    imo: int | None = None
+    ship_type: int | None = None
+    length_m: float | None = None
+    width_m: float | None = None
+    draught_m: float | None = None
+    destination: str | None = None
+    updated_s: float | None = None
+
+    def merged(self, report: StaticReport) -> VesselIdentity:
+        """This identity with the fields `report` carries applied."""
+        changes: dict[str, object] = {
+            name: getattr(report, name) for name in _FIELDS if getattr(report, name) is not None
+        }
+        changes["updated_s"] = report.time_s
+        return replace(self, **changes)
