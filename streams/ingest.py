@@ -1,0 +1,601 @@
+"""Ingest: raw AIS lines from files, a TCP feed or UDP datagrams into the raw topic.
+
+Lines are batched per source into raw messages (`streams.raw`, at most
+`stream.raw_batch_max_lines` lines each) and sent with a kafka-python producer (acks=all,
+idempotent, gzip, linger): the message key is the source name, so all lines of a source stay
+on one partition, in input order.
+
+Sources:
+- files (NMEA text, gzip or not), replayed as fast as possible, or at N x real time by event
+  time (`speed`): a line's event time comes from an injected `time_of_line` function; lines
+  without a time are sent as soon as the lines before them. The last message of each file has
+  `final: true`. Decoded files (MarineCadastre CSV, JSON lines) are refused with a clear
+  message: ingest carries raw lines only; `stswatch detect` reads decoded files.
+- a TCP NMEA feed (this is the client; it reconnects with exponential backoff and drops only
+  the incomplete line the connection broke in);
+- UDP datagrams (one or more lines each), the way local receivers such as AIS-catcher forward.
+
+Event time: lines from TCP and UDP that carry no time of their own get an NMEA 4.0 tag block
+`\\c:UNIXSECONDS*hh\\` with the receive time (`streams.raw.with_receive_time`). That is the only
+place stswatch reads the wall clock for an event time; file lines are never stamped.
+
+Every source stops when `stop` is set (the command sets it on Ctrl-C and SIGTERM): pending
+lines are sent, the producer is flushed, and the counts are returned.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from config.settings import Settings
+from detectors.errors import StswatchError
+from streams.kafka_clients import connect, producer_kwargs
+from streams.raw import encode_raw, peek_time_s, with_receive_time
+from streams.topics import ensure_topics, topic_names
+
+log = logging.getLogger(__name__)
+
+TimeOfLine = Callable[[str], float | None]
+
+# Kafka's default max.message.bytes is 1 MiB; stay well below it whatever the line count.
+DEFAULT_MAX_BATCH_BYTES = 512 * 1024
+# A live batch is sent at the latest this long after its first line arrived.
+DEFAULT_FLUSH_INTERVAL_S = 0.5
+# Paced replay sleeps only when it is this far ahead: shorter waits cost more than they pace.
+_MIN_PACING_SLEEP_S = 0.02
+# A TCP line longer than this without a newline is junk; it is dropped.
+_MAX_LINE_BYTES = 64 * 1024
+# How often blocking socket reads come back to check `stop` and flush.
+_POLL_S = 0.1
+
+_DECODED_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson", ".geojson", ".parquet")
+
+
+class IngestError(StswatchError):
+    """An input cannot be ingested, or messages could not be delivered."""
+
+
+@dataclass
+class IngestCounts:
+    """What an ingest run sent."""
+
+    lines: int = 0
+    messages: int = 0
+    bytes: int = 0
+    elapsed_s: float = 0.0
+    # Sources whose final message was sent.
+    finished_sources: list[str] = field(default_factory=list)
+
+    @property
+    def lines_per_s(self) -> float:
+        return self.lines / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.lines} lines in {self.messages} messages, {self.bytes} bytes, "
+            f"{self.elapsed_s:.1f} s, {self.lines_per_s:.0f} lines/s"
+        )
+
+
+class RawSink(Protocol):
+    """Where encoded raw messages go: `send(source, value)`."""
+
+    def send(self, source: str, value: bytes) -> None: ...
+
+
+class KafkaRawSink:
+    """Sends raw messages to the raw topic, keyed by source; remembers delivery failures."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self.topic = topic
+        self.failures = 0
+        self.first_failure = ""
+        self._lock = threading.Lock()
+
+    def send(self, source: str, value: bytes) -> None:
+        future = self._producer.send(self.topic, key=source.encode("utf-8"), value=value)
+        future.add_errback(self._failed)
+
+    def _failed(self, err: BaseException) -> None:
+        with self._lock:
+            self.failures += 1
+            if not self.first_failure:
+                self.first_failure = f"{type(err).__name__}: {err}"
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait until every message is acknowledged; raise `IngestError` if any was not."""
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaError as err:
+            raise IngestError(f"messages still unsent after {timeout_s} s: {err}") from None
+        if self.failures:
+            raise IngestError(
+                f"{self.failures} raw messages were not delivered to {self.topic} "
+                f"(first: {self.first_failure})"
+            )
+
+
+@contextmanager
+def raw_sink(
+    settings: Settings,
+    *,
+    create_topics: bool = True,
+    compression_type: str | None = "gzip",
+    linger_ms: int = 20,
+    close_timeout_s: float = 60.0,
+) -> Iterator[KafkaRawSink]:
+    """A producer on the raw topic; on exit every message is flushed and checked."""
+    kafka = settings.kafka
+    if create_topics:
+        ensure_topics(settings)
+    kwargs = producer_kwargs(
+        kafka, client_id="stswatch-ingest", compression_type=compression_type, linger_ms=linger_ms
+    )
+    producer = connect(kafka, KafkaProducer, **kwargs)
+    sink = KafkaRawSink(producer, topic_names(kafka).raw)
+    try:
+        yield sink
+        sink.flush(close_timeout_s)
+    finally:
+        producer.close(timeout=close_timeout_s)
+
+
+class SourceBatcher:
+    """Collects the lines of one source into raw messages of bounded size."""
+
+    def __init__(
+        self,
+        source: str,
+        sink: RawSink,
+        counts: IngestCounts,
+        *,
+        max_lines: int,
+        max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_lines < 1:
+            raise IngestError(f"batch size must be at least 1 line (got {max_lines})")
+        self.source = source
+        self._sink = sink
+        self._counts = counts
+        self._max_lines = max_lines
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._lines: list[str] = []
+        self._bytes = 0
+        self._first_added = 0.0
+
+    @property
+    def pending(self) -> int:
+        return len(self._lines)
+
+    def add(self, line: str) -> None:
+        size = len(line) + 4  # quotes, comma and a little JSON escaping
+        if self._lines and self._bytes + size > self._max_bytes:
+            self.flush()
+        if not self._lines:
+            self._first_added = self._clock()
+        self._lines.append(line)
+        self._bytes += size
+        if len(self._lines) >= self._max_lines:
+            self.flush()
+
+    def flush_if_older_than(self, age_s: float) -> None:
+        """Send the pending lines when the oldest has waited `age_s` (live sources)."""
+        if self._lines and self._clock() - self._first_added >= age_s:
+            self.flush()
+
+    def flush(self, *, final: bool = False) -> None:
+        """Send the pending lines; with `final`, send a (possibly empty) final message."""
+        if not self._lines and not final:
+            return
+        value = encode_raw(self.source, self._lines, final=final)
+        self._sink.send(self.source, value)
+        self._counts.lines += len(self._lines)
+        self._counts.messages += 1
+        self._counts.bytes += len(value)
+        if final:
+            self._counts.finished_sources.append(self.source)
+        self._lines = []
+        self._bytes = 0
+
+
+class Pacer:
+    """Maps event times to wall-clock send times at `speed` x real time.
+
+    The first line with a time anchors the replay; a later line with time t is due
+    `(t - t0) / speed` seconds after the anchor. Lines whose time is earlier than due
+    (out of order, or the replay fell behind) are sent at once: pacing never reorders.
+    """
+
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if not speed > 0:
+            raise IngestError(f"--speed must be positive (got {speed})")
+        self.speed = speed
+        self._clock = clock
+        self._anchor: tuple[float, float] | None = None
+
+    def delay_s(self, event_time_s: float) -> float:
+        """Seconds to wait before sending a line with this event time (0 when due)."""
+        now = self._clock()
+        if self._anchor is None:
+            self._anchor = (event_time_s, now)
+            return 0.0
+        event_0, wall_0 = self._anchor
+        due = wall_0 + (event_time_s - event_0) / self.speed
+        return max(0.0, due - now)
+
+
+def replay_lines(
+    lines: Iterable[str],
+    batcher: SourceBatcher,
+    *,
+    speed: float | None = None,
+    time_of_line: TimeOfLine = peek_time_s,
+    stop: threading.Event | None = None,
+    final: bool = True,
+) -> bool:
+    """Send `lines` (blank ones skipped) through `batcher`, paced when `speed` is given.
+
+    Returns True when the input was sent to its end (then, with `final`, the last message is
+    marked final), False when `stop` interrupted it (pending lines are still sent).
+    """
+    pacer = Pacer(speed) if speed is not None else None
+    stop = stop or threading.Event()
+    for raw_line in lines:
+        if stop.is_set():
+            batcher.flush()
+            return False
+        line = raw_line.strip()
+        if not line:
+            continue
+        if pacer is not None:
+            event_time_s = time_of_line(line)
+            if event_time_s is not None:
+                wait_s = pacer.delay_s(event_time_s)
+                if wait_s >= _MIN_PACING_SLEEP_S:
+                    # Lines before this one are due now: send them before waiting.
+                    batcher.flush()
+                    if stop.wait(wait_s):
+                        return False
+        batcher.add(line)
+    batcher.flush(final=final)
+    return True
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path) -> IO[str]:
+    # errors="replace": a junk byte becomes U+FFFD, so the line still travels (and is
+    # dead-lettered by the decoder) instead of stopping the replay.
+    if _is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open("r", encoding="utf-8", errors="replace")
+
+
+def _decoded_kind(path: Path, first_line: str) -> str | None:
+    """Why a file is decoded data rather than raw lines, or None when it looks raw."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(_DECODED_SUFFIXES):
+        return f"a decoded file ({Path(name).suffix})"
+    head = first_line.lstrip("\ufeff").strip()
+    if head.upper().startswith("MMSI,") or "BaseDateTime" in head:
+        return "a CSV of decoded positions (MarineCadastre layout)"
+    if head.startswith(("{", "[")):
+        return "JSON"
+    return None
+
+
+def _refuse_decoded(path: Path, first_line: str) -> None:
+    kind = _decoded_kind(path, first_line)
+    if kind:
+        raise IngestError(
+            f"{path} looks like {kind}: ingest replays raw NMEA lines only; "
+            "use `stswatch detect` for decoded files"
+        )
+
+
+def _checked_lines(path: Path, handle: IO[str]) -> Iterator[str]:
+    """The file's lines, refusing decoded files by their first non-blank line."""
+    checked = False
+    for line in handle:
+        if not checked and line.strip():
+            _refuse_decoded(path, line)
+            checked = True
+        yield line
+
+
+def file_source_name(path: Path) -> str:
+    """The default source name of a file: its name without directories."""
+    return path.name
+
+
+def replay_files(
+    paths: Sequence[Path],
+    sink: RawSink,
+    *,
+    max_lines: int,
+    sources: Sequence[str] | None = None,
+    speed: float | None = None,
+    time_of_line: TimeOfLine = peek_time_s,
+    stop: threading.Event | None = None,
+) -> IngestCounts:
+    """Replay files one after another, each as its own source ending with a final message."""
+    names = list(sources) if sources is not None else [file_source_name(p) for p in paths]
+    if len(names) != len(paths):
+        raise IngestError("give one source name per file")
+    if len(set(names)) != len(names):
+        raise IngestError(f"two inputs share a source name: {names}; rename one")
+    for path in paths:
+        if not path.is_file():
+            raise IngestError(f"input file not found: {path}")
+        _refuse_decoded(path, "")
+    counts = IngestCounts()
+    started = time.monotonic()
+    stop = stop or threading.Event()
+    try:
+        for path, source in zip(paths, names, strict=True):
+            batcher = SourceBatcher(source, sink, counts, max_lines=max_lines)
+            with _open_text(path) as handle:
+                done = replay_lines(
+                    _checked_lines(path, handle),
+                    batcher,
+                    speed=speed,
+                    time_of_line=time_of_line,
+                    stop=stop,
+                )
+            if not done:
+                break
+    except (OSError, EOFError) as err:
+        raise IngestError(f"cannot read input: {err}") from None
+    finally:
+        counts.elapsed_s = time.monotonic() - started
+    return counts
+
+
+def parse_host_port(text: str, what: str) -> tuple[str, int]:
+    """`"HOST:PORT"` (IPv6 as `[::1]:PORT`) as a pair; `what` names the option in errors."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise IngestError(f"{what}: expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+class _LineSplitter:
+    """Bytes in, complete stripped non-blank lines out; keeps the unfinished tail."""
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self.dropped_bytes = 0
+
+    def feed(self, data: bytes) -> list[str]:
+        buffer = self._tail + data
+        parts = buffer.split(b"\n")
+        self._tail = parts.pop()
+        if len(self._tail) > _MAX_LINE_BYTES:
+            self.dropped_bytes += len(self._tail)
+            self._tail = b""
+        lines = []
+        for part in parts:
+            text = part.decode("utf-8", errors="replace").strip()
+            if text:
+                lines.append(text)
+        return lines
+
+    def reset(self) -> int:
+        """Forget an unfinished line (its connection broke); returns its length."""
+        lost = len(self._tail)
+        self._tail = b""
+        return lost
+
+
+def stream_tcp(
+    host: str,
+    port: int,
+    batcher: SourceBatcher,
+    *,
+    stop: threading.Event,
+    wall_clock: Callable[[], float] = time.time,
+    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+    connect_timeout_s: float = 10.0,
+    backoff_initial_s: float = 0.5,
+    backoff_max_s: float = 30.0,
+) -> None:
+    """Read NMEA lines from a TCP server until `stop`, reconnecting with backoff.
+
+    A connection that breaks loses only its unfinished last line. The backoff doubles after
+    each failed attempt up to `backoff_max_s` and starts again after a connection that
+    delivered lines.
+    """
+    backoff_s = backoff_initial_s
+    splitter = _LineSplitter()
+    while not stop.is_set():
+        got_lines = False
+        try:
+            with socket.create_connection((host, port), timeout=connect_timeout_s) as sock:
+                log.info("connected to %s:%d", host, port)
+                sock.settimeout(_POLL_S)
+                while not stop.is_set():
+                    try:
+                        data = sock.recv(65536)
+                    except TimeoutError:
+                        batcher.flush_if_older_than(flush_interval_s)
+                        continue
+                    if not data:
+                        log.warning("%s:%d closed the connection", host, port)
+                        break
+                    received_s = wall_clock()
+                    for line in splitter.feed(data):
+                        batcher.add(with_receive_time(line, received_s))
+                        got_lines = True
+                    batcher.flush_if_older_than(flush_interval_s)
+        except OSError as err:
+            log.warning("TCP feed %s:%d: %s", host, port, err)
+        lost = splitter.reset()
+        if lost:
+            log.warning("dropped an unfinished line of %d bytes after the disconnect", lost)
+        batcher.flush()
+        if got_lines:
+            backoff_s = backoff_initial_s
+        if stop.is_set():
+            break
+        log.info("reconnecting to %s:%d in %.1f s", host, port, backoff_s)
+        if stop.wait(backoff_s):
+            break
+        backoff_s = min(backoff_max_s, backoff_s * 2)
+
+
+def stream_udp(
+    host: str,
+    port: int,
+    batcher: SourceBatcher,
+    *,
+    stop: threading.Event,
+    wall_clock: Callable[[], float] = time.time,
+    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+    ready: threading.Event | None = None,
+) -> None:
+    """Receive NMEA datagrams on HOST:PORT until `stop`; each may hold several lines.
+
+    `ready` is set once the socket is bound (tests and `stswatch up` wait for it).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        # A receiver may send bursts: a large buffer avoids kernel drops while we batch.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise IngestError(f"--udp {host}:{port}: cannot listen: {err}") from None
+        sock.settimeout(_POLL_S)
+        if ready is not None:
+            ready.set()
+        log.info("listening for UDP on %s:%d", host, port)
+        while not stop.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                batcher.flush_if_older_than(flush_interval_s)
+                continue
+            received_s = wall_clock()
+            # A datagram is complete: its last line needs no newline.
+            for part in data.split(b"\n"):
+                line = part.decode("utf-8", errors="replace").strip()
+                if line:
+                    batcher.add(with_receive_time(line, received_s))
+            batcher.flush_if_older_than(flush_interval_s)
+        batcher.flush()
+
+
+def ingest_files(
+    settings: Settings,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    sources: Sequence[str] | None = None,
+    speed: float | None = None,
+    time_of_line: TimeOfLine = peek_time_s,
+    stop: threading.Event | None = None,
+    create_topics: bool = True,
+    compression_type: str | None = "gzip",
+) -> IngestCounts:
+    """Replay files to the raw topic (see `replay_files`); returns the counts."""
+    files = [Path(p) for p in paths]
+    with raw_sink(settings, create_topics=create_topics, compression_type=compression_type) as sink:
+        counts = replay_files(
+            files,
+            sink,
+            max_lines=settings.stream.raw_batch_max_lines,
+            sources=sources,
+            speed=speed,
+            time_of_line=time_of_line,
+            stop=stop,
+        )
+    return counts
+
+
+def ingest_lines(
+    settings: Settings,
+    source: str,
+    lines: Iterable[str],
+    *,
+    speed: float | None = None,
+    time_of_line: TimeOfLine = peek_time_s,
+    stop: threading.Event | None = None,
+    create_topics: bool = True,
+) -> IngestCounts:
+    """Send an in-memory finite input (a simulated scenario) as one source, ending final."""
+    counts = IngestCounts()
+    started = time.monotonic()
+    with raw_sink(settings, create_topics=create_topics) as sink:
+        batcher = SourceBatcher(source, sink, counts, max_lines=settings.stream.raw_batch_max_lines)
+        replay_lines(lines, batcher, speed=speed, time_of_line=time_of_line, stop=stop)
+    counts.elapsed_s = time.monotonic() - started
+    return counts
+
+
+def ingest_tcp(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    stop: threading.Event,
+    source: str | None = None,
+    create_topics: bool = True,
+    backoff_max_s: float = 30.0,
+) -> IngestCounts:
+    """Forward a TCP NMEA feed to the raw topic until `stop` is set."""
+    counts = IngestCounts()
+    started = time.monotonic()
+    with raw_sink(settings, create_topics=create_topics) as sink:
+        batcher = SourceBatcher(
+            source or f"tcp:{host}:{port}",
+            sink,
+            counts,
+            max_lines=settings.stream.raw_batch_max_lines,
+        )
+        stream_tcp(host, port, batcher, stop=stop, backoff_max_s=backoff_max_s)
+    counts.elapsed_s = time.monotonic() - started
+    return counts
+
+
+def ingest_udp(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    stop: threading.Event,
+    source: str | None = None,
+    create_topics: bool = True,
+    ready: threading.Event | None = None,
+) -> IngestCounts:
+    """Forward NMEA datagrams received on HOST:PORT to the raw topic until `stop` is set."""
+    counts = IngestCounts()
+    started = time.monotonic()
+    with raw_sink(settings, create_topics=create_topics) as sink:
+        batcher = SourceBatcher(
+            source or f"udp:{host}:{port}",
+            sink,
+            counts,
+            max_lines=settings.stream.raw_batch_max_lines,
+        )
+        stream_udp(host, port, batcher, stop=stop, ready=ready)
+    counts.elapsed_s = time.monotonic() - started
+    return counts
