@@ -540,11 +540,12 @@ def ingest_lines(
     time_of_line: TimeOfLine = peek_time_s,
     stop: threading.Event | None = None,
     create_topics: bool = True,
+    compression_type: str | None = "gzip",
 ) -> IngestCounts:
     """Send an in-memory finite input (a simulated scenario) as one source, ending final."""
     counts = IngestCounts()
     started = time.monotonic()
-    with raw_sink(settings, create_topics=create_topics) as sink:
+    with raw_sink(settings, create_topics=create_topics, compression_type=compression_type) as sink:
         batcher = SourceBatcher(source, sink, counts, max_lines=settings.stream.raw_batch_max_lines)
         replay_lines(lines, batcher, speed=speed, time_of_line=time_of_line, stop=stop)
     counts.elapsed_s = time.monotonic() - started
@@ -559,12 +560,13 @@ def ingest_tcp(
     stop: threading.Event,
     source: str | None = None,
     create_topics: bool = True,
+    compression_type: str | None = "gzip",
     backoff_max_s: float = 30.0,
 ) -> IngestCounts:
     """Forward a TCP NMEA feed to the raw topic until `stop` is set."""
     counts = IngestCounts()
     started = time.monotonic()
-    with raw_sink(settings, create_topics=create_topics) as sink:
+    with raw_sink(settings, create_topics=create_topics, compression_type=compression_type) as sink:
         batcher = SourceBatcher(
             source or f"tcp:{host}:{port}",
             sink,
@@ -584,12 +586,13 @@ def ingest_udp(
     stop: threading.Event,
     source: str | None = None,
     create_topics: bool = True,
+    compression_type: str | None = "gzip",
     ready: threading.Event | None = None,
 ) -> IngestCounts:
     """Forward NMEA datagrams received on HOST:PORT to the raw topic until `stop` is set."""
     counts = IngestCounts()
     started = time.monotonic()
-    with raw_sink(settings, create_topics=create_topics) as sink:
+    with raw_sink(settings, create_topics=create_topics, compression_type=compression_type) as sink:
         batcher = SourceBatcher(
             source or f"udp:{host}:{port}",
             sink,

@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from kafka.errors import KafkaTimeoutError, NoBrokersAvailable
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from config.settings import KafkaSettings, SettingsError
 from detectors.errors import StswatchError
@@ -240,11 +240,11 @@ def connect(kafka: KafkaSettings, factory: Callable[..., T], **kwargs: Any) -> T
 
     `factory` is `KafkaProducer`, `KafkaConsumer` or `KafkaAdminClient`; `kwargs` come from the
     functions above. kafka-python 3 contacts the bootstrap servers in the constructor and
-    raises `KafkaTimeoutError` (or `NoBrokersAvailable`) when none answers in time.
+    raises `KafkaTimeoutError` when none answers in time.
     """
     try:
         return factory(**kwargs)
-    except (KafkaTimeoutError, NoBrokersAvailable) as err:
+    except (KafkaTimeoutError, KafkaConnectionError) as err:
         servers = ",".join(bootstrap_list(kafka))
         raise BrokerUnreachableError(
             f"no Kafka broker answered at {servers} (setting kafka.bootstrap_servers; "

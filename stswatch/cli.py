@@ -15,7 +15,10 @@ from collections.abc import Sequence
 
 from detectors.errors import StswatchError
 
-COMMANDS: tuple[str, ...] = ("stswatch.commands.detect",)
+COMMANDS: tuple[str, ...] = (
+    "stswatch.commands.detect",
+    "stswatch.commands.ingest",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
