@@ -66,9 +66,13 @@ class EncounterDetector:
         zones: ZoneLookup | None = None,
         ports: PortLookup | None = None,
         owns: Callable[[float, float], bool] | None = None,
+        track_changes: bool = False,
     ) -> None:
         """`owns(lat, lon)` says whether this instance reports an encounter that starts
-        there (the stream's spatial shards); None means it reports everything."""
+        there (the stream's spatial shards); None means it reports everything.
+
+        With `track_changes`, the MMSIs whose state changed are collected in
+        `changed_vessels` so that a stream worker can persist only those."""
         self.params = params
         self.resolution = cells.resolution_for_distance(params.max_encounter_dist_m)
         self.tracker = EncounterTracker(params, zones, ports, owns)
@@ -78,7 +82,10 @@ class EncounterDetector:
         # Ticks are decided in order; `next_k` is the first undecided one.
         self.next_k: int | None = None
         self.decided_until_s = -math.inf
-        self._next_forget_s = -math.inf
+        self.next_forget_s = -math.inf
+        self.track_changes = track_changes
+        self.changed_vessels: set[int] = set()
+        self.forgotten_vessels: set[int] = set()
 
     # --- input -------------------------------------------------------------------------
 
@@ -114,6 +121,8 @@ class EncounterDetector:
         if track is None:
             track = self.tracks[position.mmsi] = VesselTrack(position.mmsi)
         track.add(position, interval_index(time_s, self.params.tick_s))
+        if self.track_changes:
+            self.changed_vessels.add(position.mmsi)
         if time_s > self.max_time_s:
             return self.advance(time_s)
         return []
@@ -125,6 +134,8 @@ class EncounterDetector:
         track = self.tracks.get(report.mmsi)
         if track is None:
             track = self.tracks[report.mmsi] = VesselTrack(report.mmsi)
+        if self.track_changes:
+            self.changed_vessels.add(report.mmsi)
         if report.time_s <= self.decided_until_s:
             # Identity is not position: a late report still tells who the vessel is.
             track.identity = track.identity.merged(report)
@@ -188,8 +199,12 @@ class EncounterDetector:
         for track in self.tracks.values():
             if track.pending_statics:
                 track.apply_statics_until(time_s)
+                if self.track_changes:
+                    self.changed_vessels.add(track.mmsi)
             if track.is_idle(time_s, max_hold_s):
                 continue
+            if self.track_changes:
+                self.changed_vessels.add(track.mmsi)
             sample = track.sample(time_s, k, tick_s, max_hold_s, max_gap_s)
             if sample is None:
                 continue
@@ -205,7 +220,7 @@ class EncounterDetector:
         self.stats.close_pair_samples += len(pairs)
         found = self.tracker.step(time_s, samples, pairs, known)
 
-        if time_s >= self._next_forget_s:
+        if time_s >= self.next_forget_s:
             self._forget_silent(time_s)
         if not found:
             return []
@@ -253,8 +268,11 @@ class EncounterDetector:
         ]
         for mmsi in stale:
             del self.tracks[mmsi]
+        if self.track_changes:
+            self.forgotten_vessels.update(stale)
+            self.changed_vessels.difference_update(stale)
         self.stats.vessels_forgotten += len(stale)
-        self._next_forget_s = time_s + 3600.0
+        self.next_forget_s = time_s + 3600.0
 
     # --- lookups -----------------------------------------------------------------------
 
