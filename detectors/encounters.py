@@ -200,6 +200,7 @@ class EncounterTracker:
         zones: ZoneLookup | None = None,
         ports: PortLookup | None = None,
         owns: Callable[[float, float], bool] | None = None,
+        track_changes: bool = False,
     ) -> None:
         self.params = params
         self.zones = zones
@@ -209,6 +210,10 @@ class EncounterTracker:
         self.qualified = 0
         self.suppressed: dict[str, int] = {}
         self.events_by_kind: dict[str, int] = {OPENED: 0, UPDATED: 0, CLOSED: 0}
+        # For a stream worker that persists only what changed (see detectors.snapshot).
+        self.track_changes = track_changes
+        self.changed_pairs: set[tuple[int, int]] = set()
+        self.forgotten_pairs: set[tuple[int, int]] = set()
 
     def step(
         self,
@@ -221,6 +226,7 @@ class EncounterTracker:
         params = self.params
         events: list[EncounterEvent] = []
         seen: set[tuple[int, int]] = set()
+        changed = self.changed_pairs if self.track_changes else None
         for pair in close:
             a = samples[pair.a]
             b = samples[pair.b]
@@ -241,6 +247,8 @@ class EncounterTracker:
             elif not encounter.together:
                 rejoined = True
             encounter.observe(time_s, a, b, pair.distance_m)
+            if changed is not None:
+                changed.add(key)
             event = self._decide_alert(encounter, time_s, rejoined)
             if event is not None:
                 events.append(event)
@@ -252,6 +260,8 @@ class EncounterTracker:
                 silent = time_s - encounter.last_close_s > params.max_interpolation_gap_s
                 if both_known or silent:
                     encounter.together = False
+                    if changed is not None:
+                        changed.add(key)
                     if encounter.opened and not encounter.closed and encounter.owned:
                         encounter.closed = True
                         events.append(self._event(CLOSED, encounter, time_s, ended=True))

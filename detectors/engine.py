@@ -75,7 +75,7 @@ class EncounterDetector:
         `changed_vessels` so that a stream worker can persist only those."""
         self.params = params
         self.resolution = cells.resolution_for_distance(params.max_encounter_dist_m)
-        self.tracker = EncounterTracker(params, zones, ports, owns)
+        self.tracker = EncounterTracker(params, zones, ports, owns, track_changes)
         self.tracks: dict[int, VesselTrack] = {}
         self.stats = DetectorStats()
         self.max_time_s = -math.inf
