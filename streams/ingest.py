@@ -327,6 +327,21 @@ def file_source_name(path: Path) -> str:
     return path.name
 
 
+def check_inputs(paths: Sequence[Path], sources: Sequence[str] | None = None) -> list[str]:
+    """The source name of each file, after checking the files exist and are raw lines."""
+    names = list(sources) if sources is not None else [file_source_name(p) for p in paths]
+    if len(names) != len(paths):
+        raise IngestError("give one source name per file")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise IngestError(f"inputs share a source name: {', '.join(repeated)}; give each once")
+    for path in paths:
+        if not path.is_file():
+            raise IngestError(f"input file not found: {path}")
+        _refuse_decoded(path, "")
+    return names
+
+
 def replay_files(
     paths: Sequence[Path],
     sink: RawSink,
@@ -338,15 +353,7 @@ def replay_files(
     stop: threading.Event | None = None,
 ) -> IngestCounts:
     """Replay files one after another, each as its own source ending with a final message."""
-    names = list(sources) if sources is not None else [file_source_name(p) for p in paths]
-    if len(names) != len(paths):
-        raise IngestError("give one source name per file")
-    if len(set(names)) != len(names):
-        raise IngestError(f"two inputs share a source name: {names}; rename one")
-    for path in paths:
-        if not path.is_file():
-            raise IngestError(f"input file not found: {path}")
-        _refuse_decoded(path, "")
+    names = check_inputs(paths, sources)
     counts = IngestCounts()
     started = time.monotonic()
     stop = stop or threading.Event()
@@ -518,6 +525,7 @@ def ingest_files(
 ) -> IngestCounts:
     """Replay files to the raw topic (see `replay_files`); returns the counts."""
     files = [Path(p) for p in paths]
+    check_inputs(files, sources)  # before connecting: a typo should not wait for a broker
     with raw_sink(settings, create_topics=create_topics, compression_type=compression_type) as sink:
         counts = replay_files(
             files,

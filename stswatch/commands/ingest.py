@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # kafka-python logs every failed connection attempt as an error; ingest reports what
+    # matters itself (unreachable broker, undelivered messages), so its chatter waits for -v.
+    logging.getLogger("kafka").setLevel(logging.WARNING if args.verbose else logging.CRITICAL)
     settings = _settings(args)
     if args.source and len(args.files) > 1:
         raise IngestError("--source names one input; give one file or drop --source")
