@@ -18,6 +18,8 @@ from detectors.errors import StswatchError
 COMMANDS: tuple[str, ...] = (
     "stswatch.commands.detect",
     "stswatch.commands.ingest",
+    "stswatch.commands.worker",
+    "stswatch.commands.status",
 )
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import bisect
 import math
 
-from detectors.geodesy import METRES_PER_NAUTICAL_MILE, destination, haversine_m, interpolate
+from detectors.geodesy import (
+    METRES_PER_NAUTICAL_MILE,
+    destination,
+    haversine_m,
+    interpolate,
+    wrap_lon,
+)
 from detectors.records import Position, StaticReport
 from detectors.timefmt import parse_iso_utc
 
@@ -42,7 +48,7 @@ class Voyage:
         start_s = at(start) if isinstance(start, str) else start
         # Waypoints: (time_s, lat, lon, reported_until_next, speed_kn of the leg that ends here)
         self.times: list[float] = [start_s]
-        self.points: list[tuple[float, float]] = [(lat, lon)]
+        self.points: list[tuple[float, float]] = [(lat, wrap_lon(lon))]
         self.reported: list[bool] = []
         self.speeds_kn: list[float] = []
 

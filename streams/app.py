@@ -1,0 +1,270 @@
+"""The Faust application: topics, the state table and three agents, all thin.
+
+    ais.raw.v1 --[stswatch-decode]--> ais.shards.v1 --[stswatch-shards]--> sts.alerts.v1
+                        |--> ais.positions.v1             |--> Redis (vessels)    |
+                        |--> ais.dead-letter.v1                                   |
+                                       Redis (encounters) <--[stswatch-alert-status]
+
+- `stswatch-decode` decodes raw line batches and routes records to spatial shards.
+- `stswatch-shards` runs the encounter detector of each shard partition it holds and
+  publishes alerts; the detector's state is saved in the `shard-state` table (a changelog
+  topic) every `stream.table_snapshot_interval_s`, and a message is acknowledged only once
+  the state that includes it is saved, so a replacement worker resumes from that state and
+  re-reads only what came after it (at-least-once; repeated alerts keep their ids).
+- `stswatch-alert-status` keeps encounter status in Redis.
+
+The work itself lives in `streams.stages`; here messages are only moved. Every Faust setting
+is passed explicitly and the environment is not read (`env={}`): Faust otherwise lets
+variables such as BROKER_URL silently override code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+from faust.tables.table import Table
+
+from config.settings import Settings
+from detectors.encounters import PortLookup, ZoneLookup
+from streams.kafka_clients import faust_broker_credentials, faust_broker_url
+from streams.shards import Sharding
+from streams.stages import (
+    DecodeStage,
+    Outgoing,
+    ShardOutput,
+    ShardStage,
+    dead_letter,
+    partition_of_key,
+    save_partition,
+)
+from streams.status import StatusWriter, async_client
+from streams.topics import topic_names
+
+log = logging.getLogger(__name__)
+
+# How many shard messages one pass of the shard agent takes at most, and how long it waits
+# for them: each message already carries a whole decoded batch.
+_SHARD_TAKE_MAX = 64
+_SHARD_TAKE_WITHIN_S = 0.2
+
+
+class PartitionedStateTable(Table):  # type: ignore[misc]
+    """A table whose keys name their partition (`"3:v:636012345"` lives in partition 3).
+
+    The shard agent writes state from inside `stream.noack_take()`, where Faust has no
+    current event to take the partition from; the key carries it instead, so each entry
+    lands in the changelog partition that is restored with its shard partition.
+    """
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return partition_of_key(key)
+
+
+class StreamPipeline:
+    """One worker's Faust app with the stswatch agents installed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        zones: ZoneLookup | None = None,
+        ports: PortLookup | None = None,
+        *,
+        web_enabled: bool = False,
+        web_port: int = 6066,
+    ) -> None:
+        self.settings = settings
+        stream = settings.stream
+        kafka = settings.kafka
+        self.names = topic_names(kafka)
+        partitions = kafka.partitions
+        self.sharding = Sharding(stream.shard_resolution, stream.shard_margin_m, partitions)
+        self.app = faust.App(
+            stream.app_id,
+            env={},
+            broker=faust_broker_url(kafka),
+            broker_credentials=faust_broker_credentials(kafka),
+            store="memory://",
+            autodiscover=False,
+            web_enabled=web_enabled,
+            web_port=web_port,
+            topic_partitions=partitions,
+            topic_replication_factor=kafka.replication_factor,
+            topic_allow_declare=True,
+            broker_session_timeout=stream.broker_session_timeout_s,
+            broker_heartbeat_interval=stream.broker_heartbeat_interval_s,
+            broker_max_poll_interval=stream.broker_max_poll_interval_s,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            stream_wait_empty=False,
+            table_cleanup_interval=3600.0,
+            datadir=stream.state_dir or None,
+            processing_guarantee="at_least_once",
+        )
+        app = self.app
+
+        def raw_topic(name: str) -> Any:
+            return app.topic(
+                name,
+                partitions=partitions,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+            )
+
+        self.raw_topic = raw_topic(self.names.raw)
+        self.shards_topic = raw_topic(self.names.shards)
+        self.records_topic = raw_topic(self.names.positions)
+        self.alerts_topic = raw_topic(self.names.alerts)
+        self.dead_letter_topic = raw_topic(self.names.dead_letter)
+        self.state = app.Table("shard-state", partitions=partitions, default=None)
+        # Faust builds tables through its own factory; switch the class so the keys choose
+        # their changelog partition (see PartitionedStateTable).
+        self.state.__class__ = PartitionedStateTable
+
+        self.decode_stage = DecodeStage(self.sharding, self.names.raw)
+        self.shard_stage = ShardStage(
+            settings.detection, self.sharding, self.names.shards, zones, ports
+        )
+        self.status: StatusWriter | None = None
+        self.counters: dict[str, int] = {
+            "raw_messages": 0,
+            "shard_messages": 0,
+            "alerts": 0,
+            "dead_letters": 0,
+            "internal_errors": 0,
+        }
+
+        app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
+        app.agent(self.shards_topic, name="stswatch-shards")(self._shard_agent)
+        app.agent(self.alerts_topic, name="stswatch-alert-status")(self._alert_status_agent)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_assigned.connect(self._on_assigned)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _status_writer(self) -> StatusWriter:
+        if self.status is None:
+            self.status = StatusWriter(async_client(self.settings.redis), self.settings.redis)
+        return self.status
+
+    async def _publish(self, topic: Any, messages: list[Outgoing]) -> None:
+        producer = self.app.producer
+        for message in messages:
+            await producer.send(
+                topic.get_topic_name(), message.key, message.value, message.partition, None, None
+            )
+
+    async def _on_revoked(self, app: Any, revoked: set[Any], **_: Any) -> None:
+        self.shard_stage.drop(tp.partition for tp in revoked if tp.topic == self.names.shards)
+
+    async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
+        # A partition we get back may have moved on elsewhere: reload it from the table.
+        self.shard_stage.drop(tp.partition for tp in assigned if tp.topic == self.names.shards)
+
+    # --- agents ------------------------------------------------------------------------
+
+    async def _decode_agent(self, stream: Any) -> AsyncIterator[None]:
+        stage = self.decode_stage
+        async for event in stream.events():
+            message = event.message
+            try:
+                timestamp_s = message.timestamp if message.timestamp else None
+                out = stage.handle(event.value, message.partition, message.offset, timestamp_s)
+                await self._publish(self.shards_topic, out.shards)
+                await self._publish(self.records_topic, out.records)
+                await self._publish(self.dead_letter_topic, out.dead_letters)
+                self.counters["raw_messages"] += 1
+                self.counters["dead_letters"] += len(out.dead_letters)
+            except Exception as err:  # one bad message must not stop the agent
+                log.exception("decode failed at %s:%s", message.partition, message.offset)
+                self.counters["internal_errors"] += 1
+                await self._publish(
+                    self.dead_letter_topic,
+                    [
+                        dead_letter(
+                            "internal_error",
+                            repr(err),
+                            "",
+                            self.names.raw,
+                            message.partition,
+                            message.offset,
+                            raw=event.value or b"",
+                        )
+                    ],
+                )
+            yield None
+
+    async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
+        stage = self.shard_stage
+        status = self._status_writer()
+        unacked: list[Any] = []
+        last_save = time.monotonic()
+        interval_s = self.settings.stream.table_snapshot_interval_s
+        async for events in stream.noack_take(_SHARD_TAKE_MAX, within=_SHARD_TAKE_WITHIN_S):
+            out = ShardOutput()
+            for event in events:
+                message = event.message
+                try:
+                    stage.handle(event.value, message.partition, message.offset, self.state, out)
+                except Exception as err:  # one bad message must not stop the agent
+                    log.exception("shard step failed at %s:%s", message.partition, message.offset)
+                    self.counters["internal_errors"] += 1
+                    out.dead_letters.append(
+                        dead_letter(
+                            "internal_error",
+                            repr(err),
+                            "",
+                            self.names.shards,
+                            message.partition,
+                            message.offset,
+                            raw=event.value or b"",
+                        )
+                    )
+            unacked.extend(events)
+            self.counters["shard_messages"] += len(events)
+            self.counters["alerts"] += len(out.alerts)
+            self.counters["dead_letters"] += len(out.dead_letters)
+            await self._publish(self.alerts_topic, out.alerts)
+            await self._publish(self.dead_letter_topic, out.dead_letters)
+            for position, identity in out.vessels.values():
+                status.note_vessel(position, identity)
+            await status.flush()
+
+            now = time.monotonic()
+            if now - last_save >= interval_s or len(events) < _SHARD_TAKE_MAX:
+                await self._save_and_ack(unacked)
+                unacked = []
+                last_save = now
+            yield None
+
+    async def _save_and_ack(self, events: list[Any]) -> None:
+        """Make the alerts durable, save the detectors' changes, then acknowledge."""
+        await self.app.producer.flush()
+        for partition, detector in self.shard_stage.detectors.items():
+            save_partition(detector, partition, self.state)
+        for event in events:
+            event.ack()
+
+    async def _alert_status_agent(self, stream: Any) -> AsyncIterator[None]:
+        status = self._status_writer()
+        async for value in stream:
+            try:
+                status.note_alert(json.loads(value))
+            except (ValueError, KeyError, TypeError) as err:
+                log.error("unreadable alert on %s: %s", self.names.alerts, err)
+            await status.flush()
+            yield None
+
+
+def run_worker(pipeline: StreamPipeline, loglevel: str = "info") -> None:
+    """Run the worker until SIGINT/SIGTERM (Faust handles both and commits on the way out)."""
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    asyncio.set_event_loop(worker.loop)
+    worker.execute_from_commandline()

@@ -1,0 +1,377 @@
+"""What the stream's agents do with each message, without Kafka in the way.
+
+An agent receives bytes and hands them to a stage; the stage returns the bytes to publish.
+Keeping Kafka out of here lets the unit tests drive the exact code the worker runs, and
+keeps the agents (`streams.app`) down to moving messages.
+
+- `DecodeStage`: raw line batches (`ais.raw.v1`) -> records routed to spatial shards
+  (`ais.shards.v1`), decoded records by MMSI (`ais.positions.v1`) and dead letters.
+- `ShardStage`: shard batches -> the encounter detector of that partition -> alerts
+  (`sts.alerts.v1`), plus the vessels whose live status changed.
+
+Neither ever raises on bad input: bad input becomes a dead letter with its reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from stswatch.decoding.jsonl import position_to_json, static_to_json
+
+from detectors import snapshot
+from detectors.alerts import alert_to_json, pair_key
+from detectors.encounters import PortLookup, ZoneLookup
+from detectors.engine import AlertEvent, EncounterDetector
+from detectors.identity import VesselIdentity
+from detectors.params import DetectionParams
+from detectors.records import Position, Reject, StaticReport
+from streams.raw import RawError, decode_raw
+from streams.shard_payload import decode_shard_batch, encode_shard_batch
+from streams.shards import Sharding
+from stswatch.decoding.nmea import NmeaDecoder
+from stswatch.decoding.stats import DecodeStats
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to publish: `partition` None lets the producer choose by key."""
+
+    key: bytes
+    value: bytes
+    partition: int | None = None
+
+
+def dead_letter(
+    reason: str,
+    detail: str,
+    source: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    line: str | None = None,
+    raw: bytes | None = None,
+) -> Outgoing:
+    """A dead-letter message: the original input, why it was refused, and where it was."""
+    document: dict[str, Any] = {
+        "v": DEAD_LETTER_VERSION,
+        "reason": reason,
+        "detail": detail,
+        "source": source,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+    }
+    if line is not None:
+        document["line"] = line
+    if raw is not None:
+        document["raw_b64"] = base64.b64encode(raw).decode("ascii")
+    return Outgoing(source.encode("utf-8", "replace"), json.dumps(document).encode("utf-8"))
+
+
+@dataclass(slots=True)
+class DecodeOutput:
+    shards: list[Outgoing] = field(default_factory=list)
+    records: list[Outgoing] = field(default_factory=list)
+    dead_letters: list[Outgoing] = field(default_factory=list)
+
+
+class DecodeStage:
+    """Raw batches of one raw-topic partition's sources, decoded and routed."""
+
+    def __init__(
+        self,
+        sharding: Sharding,
+        raw_topic: str,
+        publish_records: bool = True,
+    ) -> None:
+        self.sharding = sharding
+        self.raw_topic = raw_topic
+        self.publish_records = publish_records
+        self.stats = DecodeStats()
+        self.decoder = NmeaDecoder(self.stats)
+        self.source_time_s: dict[str, float] = {}
+        self.lines_in = 0
+        self.dead_lettered = 0
+
+    def handle(
+        self, value: bytes | None, partition: int, offset: int, timestamp_s: float | None
+    ) -> DecodeOutput:
+        out = DecodeOutput()
+        batch = decode_raw(value)
+        if isinstance(batch, RawError):
+            out.dead_letters.append(
+                dead_letter(
+                    batch.reason,
+                    batch.detail,
+                    "",
+                    self.raw_topic,
+                    partition,
+                    offset,
+                    raw=value or b"",
+                )
+            )
+            self.dead_lettered += 1
+            return out
+        self.lines_in += len(batch.lines)
+        # Lines that carry no time of their own take the Kafka message's timestamp: the
+        # only case where event time does not come from the data.
+        items = self.decoder.decode_lines(batch.lines, batch.source, timestamp_s)
+        if batch.final:
+            items.extend(self.decoder.flush(batch.source))
+        positions: list[Position] = []
+        statics: list[StaticReport] = []
+        newest_s = self.source_time_s.get(batch.source)
+        for item in items:
+            if type(item) is Position:
+                positions.append(item)
+            elif type(item) is StaticReport:
+                statics.append(item)
+            elif isinstance(item, Reject):
+                out.dead_letters.append(
+                    dead_letter(
+                        item.reason,
+                        item.detail,
+                        batch.source,
+                        self.raw_topic,
+                        partition,
+                        offset,
+                        line=item.line,
+                    )
+                )
+                self.dead_lettered += 1
+                continue
+            else:
+                continue
+            if newest_s is None or item.time_s > newest_s:
+                newest_s = item.time_s
+        if newest_s is not None:
+            self.source_time_s[batch.source] = newest_s
+        out.shards = self._route(positions, statics, newest_s, batch.final)
+        if self.publish_records:
+            out.records = [
+                Outgoing(str(p.mmsi).encode(), json.dumps(position_to_json(p)).encode())
+                for p in positions
+            ] + [
+                Outgoing(str(s.mmsi).encode(), json.dumps(static_to_json(s)).encode())
+                for s in statics
+            ]
+        return out
+
+    def _route(
+        self,
+        positions: list[Position],
+        statics: list[StaticReport],
+        watermark_s: float | None,
+        final: bool,
+    ) -> list[Outgoing]:
+        sharding = self.sharding
+        by_partition: dict[int, list[Position]] = {}
+        for position in positions:
+            for target in sharding.targets(position.lat, position.lon):
+                found = by_partition.get(target)
+                if found is None:
+                    by_partition[target] = [position]
+                else:
+                    found.append(position)
+        out: list[Outgoing] = []
+        # Every partition hears every batch: the static reports (identity is needed wherever
+        # the vessel goes next) and the event time, which moves each shard's clock on even
+        # when none of its vessels spoke.
+        for target in range(sharding.partitions):
+            routed = by_partition.get(target, [])
+            key = (
+                sharding.shard_cell(routed[0].lat, routed[0].lon)
+                if routed
+                else f"partition-{target}"
+            )
+            out.append(
+                Outgoing(
+                    key.encode(),
+                    encode_shard_batch(routed, statics, watermark_s, final),
+                    target,
+                )
+            )
+        return out
+
+
+@dataclass(slots=True)
+class ShardOutput:
+    alerts: list[Outgoing] = field(default_factory=list)
+    alert_documents: list[dict[str, Any]] = field(default_factory=list)
+    vessels: dict[int, tuple[Position, VesselIdentity]] = field(default_factory=dict)
+    dead_letters: list[Outgoing] = field(default_factory=list)
+
+
+StateTable = Any  # a Faust table or a plain dict: str keys, JSON-ready values
+
+
+def _state_key(partition: int, kind: str, name: str) -> str:
+    return f"{partition}:{kind}:{name}"
+
+
+class ShardStage:
+    """The encounter detectors of the shard partitions this worker holds."""
+
+    def __init__(
+        self,
+        params: DetectionParams,
+        sharding: Sharding,
+        shard_topic: str,
+        zones: ZoneLookup | None = None,
+        ports: PortLookup | None = None,
+    ) -> None:
+        self.params = params
+        self.sharding = sharding
+        self.shard_topic = shard_topic
+        self.zones = zones
+        self.ports = ports
+        self.detectors: dict[int, EncounterDetector] = {}
+        self.messages_in = 0
+
+    def new_detector(self, partition: int) -> EncounterDetector:
+        return EncounterDetector(
+            self.params,
+            self.zones,
+            self.ports,
+            owns=self.sharding.owns(partition),
+            track_changes=True,
+        )
+
+    def detector(self, partition: int, table: StateTable | None = None) -> EncounterDetector:
+        """The partition's detector, restored from `table` the first time it is needed."""
+        found = self.detectors.get(partition)
+        if found is None:
+            found = self.new_detector(partition)
+            if table is not None:
+                restore_partition(found, partition, table)
+            self.detectors[partition] = found
+        return found
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Forget partitions this worker no longer holds (their state lives in the table)."""
+        for partition in partitions:
+            self.detectors.pop(partition, None)
+
+    def handle(
+        self,
+        value: bytes,
+        partition: int,
+        offset: int,
+        table: StateTable | None = None,
+        out: ShardOutput | None = None,
+    ) -> ShardOutput:
+        out = out if out is not None else ShardOutput()
+        self.messages_in += 1
+        try:
+            batch = decode_shard_batch(value)
+        except (ValueError, TypeError) as err:
+            out.dead_letters.append(
+                dead_letter(
+                    "bad_shard_message",
+                    str(err),
+                    "",
+                    self.shard_topic,
+                    partition,
+                    offset,
+                    raw=value,
+                )
+            )
+            return out
+        detector = self.detector(partition, table)
+        events: list[AlertEvent] = []
+        owner = self.sharding.owner
+        for report in batch.statics:
+            events.extend(detector.add_static(report))
+        for position in batch.positions:
+            events.extend(detector.add_position(position))
+            if owner(position.lat, position.lon) == partition:
+                held = out.vessels.get(position.mmsi)
+                if held is None or held[0].time_s <= position.time_s:
+                    out.vessels[position.mmsi] = (position, detector.identity(position.mmsi))
+        if batch.watermark_s is not None:
+            if batch.final:
+                events.extend(detector.finish(batch.watermark_s))
+            else:
+                events.extend(detector.advance(batch.watermark_s))
+        for event in events:
+            document = alert_to_json(event)
+            out.alert_documents.append(document)
+            snapshot_ = event.event.encounter
+            out.alerts.append(
+                Outgoing(
+                    pair_key(snapshot_.mmsi_a, snapshot_.mmsi_b).encode(),
+                    json.dumps(document).encode(),
+                )
+            )
+        return out
+
+
+def save_partition(detector: EncounterDetector, partition: int, table: StateTable) -> int:
+    """Write what changed in `detector` since the last save into `table`; return the count."""
+    writes = 0
+    for mmsi in detector.changed_vessels:
+        track = detector.tracks.get(mmsi)
+        if track is not None:
+            table[_state_key(partition, "v", str(mmsi))] = snapshot.track_to_state(track)
+            writes += 1
+    for mmsi in detector.forgotten_vessels:
+        key = _state_key(partition, "v", str(mmsi))
+        if key in table:
+            del table[key]
+            writes += 1
+    tracker = detector.tracker
+    for pair in tracker.changed_pairs:
+        encounter = tracker.pairs.get(pair)
+        if encounter is not None:
+            table[_state_key(partition, "e", f"{pair[0]}-{pair[1]}")] = snapshot.pair_to_state(
+                encounter
+            )
+            writes += 1
+    for pair in tracker.forgotten_pairs:
+        key = _state_key(partition, "e", f"{pair[0]}-{pair[1]}")
+        if key in table:
+            del table[key]
+            writes += 1
+    table[_state_key(partition, "c", "clock")] = snapshot.clock_to_state(detector)
+    detector.changed_vessels.clear()
+    detector.forgotten_vessels.clear()
+    tracker.changed_pairs.clear()
+    tracker.forgotten_pairs.clear()
+    return writes + 1
+
+
+def _partition_items(table: StateTable, partition: int) -> Iterator[tuple[str, str, Any]]:
+    prefix = f"{partition}:"
+    for key, value in list(table.items()):
+        if isinstance(key, str) and key.startswith(prefix) and value is not None:
+            _, kind, _ = key.split(":", 2)
+            yield key, kind, value
+
+
+def restore_partition(detector: EncounterDetector, partition: int, table: StateTable) -> None:
+    """Load a partition's saved state into a fresh detector."""
+    for key, kind, value in _partition_items(table, partition):
+        try:
+            if kind == "c":
+                snapshot.restore_clock(detector, value)
+            elif kind == "v":
+                snapshot.restore_track(detector, value)
+            elif kind == "e":
+                snapshot.restore_pair(detector, value)
+        except (ValueError, TypeError, KeyError) as err:
+            # One unreadable entry costs that vessel's or pair's history, not the worker.
+            log.error("dropping unreadable state %s: %s", key, err)
+
+
+def partition_of_key(key: object) -> int:
+    """The partition a state-table key belongs to (the number before the first colon)."""
+    return int(str(key).split(":", 1)[0])

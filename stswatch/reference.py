@@ -1,0 +1,34 @@
+"""Loading the EEZ and port files named in settings, once per process."""
+
+from __future__ import annotations
+
+import sys
+
+from config.settings import ReferenceData
+from detectors.encounters import PortLookup, ZoneLookup
+
+
+def load_reference(
+    reference: ReferenceData, *, announce: bool = True
+) -> tuple[ZoneLookup | None, PortLookup | None]:
+    """The zone and port lookups, or None for each file not configured.
+
+    With no EEZ file every encounter is alerted with `eez: null`; that is said once on stderr
+    because it changes what alerts mean.
+    """
+    from detectors.ports import load_ports
+    from detectors.zones import load_zones
+
+    zones = load_zones(reference.eez_path) if reference.eez_path else None
+    ports = load_ports(_split_paths(reference.ports_path)) if reference.ports_path else None
+    if zones is None and announce:
+        print(
+            "stswatch: no EEZ file configured: every encounter is alerted, with eez: null",
+            file=sys.stderr,
+        )
+    return zones, ports
+
+
+def _split_paths(text: str) -> list[str]:
+    """Several port files may be given, separated by commas."""
+    return [part.strip() for part in text.split(",") if part.strip()]
