@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 RAW_FORMAT_VERSION = 1
@@ -116,8 +117,6 @@ def _epoch_s(number: str) -> float:
 
 
 def _pghp_time_s(match: re.Match[str]) -> float | None:
-    from datetime import UTC, datetime  # noqa: PLC0415 - only $PGHP files need it
-
     year, month, day, hour, minute, second, millis = (int(g) for g in match.groups())
     try:
         moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
