@@ -21,6 +21,8 @@ class DecodeStats:
     - `tolerated`: lines accepted despite a known producer quirk, by quirk (see
       `stswatch.decoding.nmea.TOLERATED_TAG_CHECKSUM_WITHOUT_GROUP`).
     - `positions`, `statics`: records produced.
+    - `out_of_order`: records that left a file's reorder buffer older than one already
+      passed on (input disorder beyond the window, see `stswatch.decoding.inputs`).
     """
 
     lines_read: int = 0
@@ -31,6 +33,7 @@ class DecodeStats:
     tolerated: Counter[str] = field(default_factory=Counter)
     positions: int = 0
     statics: int = 0
+    out_of_order: int = 0
 
     @property
     def messages(self) -> int:
@@ -55,6 +58,7 @@ class DecodeStats:
         self.tolerated.update(other.tolerated)
         self.positions += other.positions
         self.statics += other.statics
+        self.out_of_order += other.out_of_order
         return self
 
     def __add__(self, other: DecodeStats) -> DecodeStats:
@@ -71,6 +75,7 @@ class DecodeStats:
             },
             "positions": self.positions,
             "statics": self.statics,
+            "out_of_order": self.out_of_order,
             "skipped": dict(sorted(self.skipped.items())),
             "rejected": dict(sorted(self.rejected.items())),
             "tolerated": dict(sorted(self.tolerated.items())),
@@ -88,6 +93,8 @@ class DecodeStats:
         if self.rows_read:
             lines.append(f"CSV/JSON rows: {self.rows_read:,}")
         lines.append(f"positions: {self.positions:,}, static reports: {self.statics:,}")
+        if self.out_of_order:
+            lines.append(f"out of order beyond the reorder window: {self.out_of_order:,}")
         lines.append(f"skipped: {self.skipped_total:,}" + _breakdown(self.skipped))
         lines.append(f"rejected: {self.rejected_total:,}" + _breakdown(self.rejected))
         if self.tolerated:
