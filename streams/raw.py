@@ -159,13 +159,16 @@ def with_receive_time(line: str, receive_time_s: float) -> str:
     Ingest calls this for lines from live sockets, with the wall-clock time of receipt: it is
     the one place in stswatch where the clock gives an event time. A line that already has a
     tag block without `c:` gets `c:` added to that block (with a new checksum), since a
-    sentence has at most one tag block.
+    sentence has at most one tag block; a tag block whose checksum is wrong is left as it is
+    (re-signing it would hide the corruption from the decoder).
     """
     if peek_time_s(line) is not None:
         return line
     seconds = f"c:{int(receive_time_s)}"
     tag = _TAG_BLOCK.match(line)
     if tag:
+        if nmea_checksum(tag.group(1)) != tag.group(2).upper():
+            return line
         body = f"{seconds},{tag.group(1)}" if tag.group(1) else seconds
         return f"\\{body}*{nmea_checksum(body)}\\{line[tag.end() :]}"
     return f"\\{seconds}*{nmea_checksum(seconds)}\\{line}"

@@ -88,6 +88,11 @@ def test_receive_time_is_added_only_to_lines_without_time():
     assert with_receive_time(timed, 1_700_000_000.0) == timed
 
 
+def test_receive_time_leaves_a_corrupt_tag_block_alone():
+    line = "\\s:base1*00\\!AIVDM,1,1,,A,x,0*00"
+    assert with_receive_time(line, 1_700_000_000.0) == line
+
+
 def test_receive_time_joins_an_existing_tag_block():
     line = "\\s:base1*" + nmea_checksum("s:base1") + "\\!AIVDM,1,1,,A,x,0*00"
     stamped = with_receive_time(line, 1_700_000_000.0)
