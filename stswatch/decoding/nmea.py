@@ -188,6 +188,34 @@ def parse_pghp_time(sentence: bytes) -> float | Problem:
     )
 
 
+def line_time_s(line: str | bytes) -> float | None:
+    """The receive time a raw line carries itself, or None (no state, no checks of the rest).
+
+    Tag block `c:` first, then an epoch appended after the checksum, then the time of a
+    `$PGHP` line. For pacing replays and routing; decoding uses `NmeaDecoder`.
+    """
+    raw = line.encode("utf-8", "backslashreplace") if isinstance(line, str) else line
+    raw = raw.strip()
+    if raw[:1] == b"\\":
+        end = raw.find(b"\\", 1)
+        if end < 0:
+            return None
+        tag = parse_tag_block(raw[1:end])
+        if tag.problem is None and tag.time_s is not None:
+            return tag.time_s
+        raw = raw[end + 1 :]
+    if raw[:6] == b"$PGHP,":
+        parsed = parse_pghp_time(raw)
+        return None if isinstance(parsed, tuple) else parsed
+    star = raw.rfind(b"*")
+    if star < 0:
+        return None
+    comma = raw.find(b",", star)
+    if comma < 0:
+        return None
+    return _parse_epoch(raw[comma + 1 :])
+
+
 class _Fragments:
     """The fragments of one multi-part message received so far."""
 
