@@ -9,7 +9,8 @@ tests share the services without seeing each other's data. Nothing here is mocke
 - `namespace`: unique names for this test.
 - `settings`: `Settings` pointed at the broker with this test's names.
 - `settings_with_redis`: the same, pointed at the Redis server too.
-- `read_topic`: reads a topic from the beginning without a consumer group (no join wait).
+- `read_topic`: reads a topic from the beginning without a consumer group (no join wait);
+  `read_records` is the same for any settings.
 """
 
 from __future__ import annotations
@@ -145,3 +146,9 @@ def read_topic(settings: Settings) -> ReadTopic:
         return read_topic_records(settings, topic, **kwargs)  # type: ignore[arg-type]
 
     return read
+
+
+@pytest.fixture
+def read_records() -> Callable[..., list[ConsumerRecord]]:
+    """`read_topic_records(settings, topic, ...)` for tests with settings of their own."""
+    return read_topic_records

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from kafka import KafkaAdminClient
 
+from config import settings as settings_module
 from config.settings import Settings
 from streams.ingest import ingest_lines
 from streams.kafka_clients import (
@@ -195,3 +200,60 @@ def test_embedded_redis_requires_its_password(tmp_path: Path, origin: str) -> No
         with pytest.raises(redis.AuthenticationError):
             redis.Redis.from_url(server.url).ping()
     assert not server.running
+
+
+@pytest.fixture
+def s3_emulator(tmp_path: Path) -> Iterator[str]:
+    """A local S3 emulator (moto_server, when installed) with a bucket `tansu`; its URL."""
+    moto = shutil.which("moto_server")
+    if moto is None:
+        pytest.skip("moto_server (a local S3 emulator) is not installed")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "moto.log").open("wb") as log:
+        process = subprocess.Popen(
+            [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    request = urllib.request.Request(f"{url}/tansu", method="PUT")
+                    urllib.request.urlopen(request, timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        pytest.fail(
+                            f"moto_server did not start: {(tmp_path / 'moto.log').read_text()}"
+                        )
+                    time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def test_broker_with_s3_storage_keeps_messages_across_a_restart(
+    tmp_path: Path, s3_emulator: str, read_records
+) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT": s3_emulator,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    port = free_port()
+    lines = [f"!AIVDM,line-{i}" for i in range(50)]
+
+    def broker() -> EmbeddedBroker:
+        return EmbeddedBroker(tmp_path, port=port, storage_url="s3://tansu/", extra_env=env)
+
+    base = settings_module.load()
+    with broker() as first:
+        settings = dataclasses.replace(base, kafka=first.kafka_settings(base.kafka))
+        ingest_lines(settings, "durable", lines)
+    with broker() as second:
+        assert second.bootstrap_servers == first.bootstrap_servers
+        records = read_records(settings, topic_names(settings.kafka).raw)
+    assert [line for r in records for line in decode_raw(r.value).lines] == lines
