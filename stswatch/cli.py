@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "stswatch.commands.ingest",
     "stswatch.commands.worker",
     "stswatch.commands.status",
+    "stswatch.commands.simulate",
+    "stswatch.commands.evaluate",
 )
 
 

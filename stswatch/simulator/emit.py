@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from .geo import METRES_PER_DEG_LAT, FloatArray, unwrap_deg
 from .motion import STATUS_AT_ANCHOR, STATUS_MOORED, Track
-from .nmea import PositionBatch, StaticMessages, tag_blocks
+from .nmea import StaticMessages, class_a_sentences, class_b_sentences, tag_blocks
 from .scenario import Reception
 from .traffic import VesselPlan, vessel_rng
 
@@ -173,22 +173,16 @@ def emit_vessel(plan: VesselPlan, track: Track, ctx: ReceptionContext) -> Vessel
     channels = np.where(rng.random(n) < 0.5, "A", "B").tolist()
     msg_types = np.where(changed, 3, 1).tolist()
 
-    batch = PositionBatch()
-    mmsi = ident.mmsi
-    accuracy = plan.accuracy
     if ident.ais_class == "A":
-        for i in range(n):
-            batch.add_class_a(
-                msg_types[i], mmsi, status_l[i], float(rot_vals[i]), speed_tenths[i], accuracy,
-                lon_l[i], lat_l[i], course_tenths[i], headings[i], seconds[i], channels[i],
-            )
+        position_sentences = class_a_sentences(
+            ident.mmsi, plan.accuracy, msg_types, status_l, rot_vals, speed_tenths, lon_l,
+            lat_l, course_tenths, headings, seconds, channels,
+        )
     else:
-        for i in range(n):
-            batch.add_class_b(
-                mmsi, speed_tenths[i], accuracy, lon_l[i], lat_l[i], course_tenths[i],
-                headings[i], seconds[i], channels[i],
-            )
-    position_sentences = batch.sentences()
+        position_sentences = class_b_sentences(
+            ident.mmsi, plan.accuracy, speed_tenths, lon_l, lat_l, course_tenths, headings,
+            seconds, channels,
+        )
 
     # transmissions: (time, sentences); positions first, then static reports
     tx_time: list[float] = times.tolist()

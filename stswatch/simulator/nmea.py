@@ -9,7 +9,8 @@ under a minute or not. So the armouring and the checksums are done here for whol
 with numpy; tests check that the sentences are identical to `pyais.encode_msg`'s.
 
 Static messages (type 5 in two sentences, type 24 parts A and B) are rare (one per vessel
-every six minutes) and go through pyais' own `encode_msg` end to end.
+every six minutes) and go through pyais end to end (`Payload.encode` and
+`ais_to_nmea_0183`), once per vessel.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from operator import xor
 
 import numpy as np
 from numpy.typing import NDArray
-from pyais.encode import encode_msg
+from pyais.encode import ais_to_nmea_0183
 from pyais.messages import (
     MessageType1,
     MessageType3,
@@ -55,85 +56,86 @@ def _armour(rows: Sequence[bytes], n_bits: int) -> tuple[NDArray[np.uint8], int]
     return _ARMOUR[values], fill
 
 
-class PositionBatch:
-    """Position reports of one vessel, collected as pyais messages, encoded together."""
+def class_a_sentences(
+    mmsi: int,
+    accuracy: bool,
+    msg_type: Sequence[int],
+    status: Sequence[int],
+    turn: Sequence[float],
+    speed_tenths: Sequence[int],
+    lon: Sequence[float],
+    lat: Sequence[float],
+    course_tenths: Sequence[int],
+    heading: Sequence[int],
+    second: Sequence[int],
+    channel: Sequence[str],
+) -> list[str]:
+    """Type 1 (or 3) position reports of one vessel, one sentence each.
 
-    __slots__ = ("_channels", "_payloads")
-
-    def __init__(self) -> None:
-        self._payloads: list[bytes] = []
-        self._channels: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self._payloads)
-
-    def add_class_a(
-        self,
-        msg_type: int,
-        mmsi: int,
-        status: int,
-        turn: float,
-        speed_tenths: int,
-        accuracy: bool,
-        lon: float,
-        lat: float,
-        course_tenths: int,
-        heading: int,
-        second: int,
-        channel: str,
-    ) -> None:
-        """A type 1 or 3 report. Speed and course are given in tenths (as transmitted)."""
-        cls = MessageType3 if msg_type == 3 else MessageType1
-        # Positional arguments follow the attrs field order of pyais' MessageType1:
-        # msg_type, repeat, mmsi, status, turn, speed, accuracy, lon, lat, course, heading,
-        # second, maneuver, spare_1, raim, radio. Speed and course are passed half a tenth
-        # above the intended value because pyais truncates (int()) after scaling by ten.
-        msg = cls(
-            msg_type, 0, mmsi, status, turn, (speed_tenths + 0.5) / 10.0, accuracy, lon, lat,
-            (course_tenths + 0.5) / 10.0, heading, second, 0, b"", False, 0,
+    Speed and course are given in tenths, as transmitted. They are passed to pyais half a
+    tenth above the intended value because pyais truncates (`int()`) after scaling by ten.
+    Positional arguments follow the attrs field order of pyais' MessageType1: msg_type,
+    repeat, mmsi, status, turn, speed, accuracy, lon, lat, course, heading, second,
+    maneuver, spare_1, raim, radio.
+    """
+    payloads: list[bytes] = []
+    append = payloads.append
+    t1, t3 = MessageType1, MessageType3
+    to_bytes = MessageType1.to_bytes
+    for i, kind in enumerate(msg_type):
+        msg = (t3 if kind == 3 else t1)(
+            kind, 0, mmsi, status[i], turn[i], (speed_tenths[i] + 0.5) / 10.0, accuracy,
+            lon[i], lat[i], (course_tenths[i] + 0.5) / 10.0, heading[i], second[i], 0, b"",
+            False, 0,
         )
-        self._payloads.append(msg.to_bytes()[0])
-        self._channels.append(channel)
+        append(to_bytes(msg)[0])
+    return _single_sentences(payloads, channel)
 
-    def add_class_b(
-        self,
-        mmsi: int,
-        speed_tenths: int,
-        accuracy: bool,
-        lon: float,
-        lat: float,
-        course_tenths: int,
-        heading: int,
-        second: int,
-        channel: str,
-    ) -> None:
-        """A type 18 report from a class B "CS" transponder."""
-        # msg_type, repeat, mmsi, reserved_1, speed, accuracy, lon, lat, course, heading,
-        # second, reserved_2, cs, display, dsc, band, msg22, assigned, raim, radio
-        msg = MessageType18(
-            18, 0, mmsi, 0, (speed_tenths + 0.5) / 10.0, accuracy, lon, lat,
-            (course_tenths + 0.5) / 10.0, heading, second, 0, True, False, True, True, True,
-            False, False, 0,
+
+def class_b_sentences(
+    mmsi: int,
+    accuracy: bool,
+    speed_tenths: Sequence[int],
+    lon: Sequence[float],
+    lat: Sequence[float],
+    course_tenths: Sequence[int],
+    heading: Sequence[int],
+    second: Sequence[int],
+    channel: Sequence[str],
+) -> list[str]:
+    """Type 18 reports of a class B "CS" transponder (fields in MessageType18's order:
+    msg_type, repeat, mmsi, reserved_1, speed, accuracy, lon, lat, course, heading, second,
+    reserved_2, cs, display, dsc, band, msg22, assigned, raim, radio)."""
+    payloads: list[bytes] = []
+    append = payloads.append
+    t18 = MessageType18
+    to_bytes = MessageType18.to_bytes
+    for i in range(len(speed_tenths)):
+        msg = t18(
+            18, 0, mmsi, 0, (speed_tenths[i] + 0.5) / 10.0, accuracy, lon[i], lat[i],
+            (course_tenths[i] + 0.5) / 10.0, heading[i], second[i], 0, True, False, True,
+            True, True, False, False, 0,
         )
-        self._payloads.append(msg.to_bytes()[0])
-        self._channels.append(channel)
+        append(to_bytes(msg)[0])
+    return _single_sentences(payloads, channel)
 
-    def sentences(self) -> list[str]:
-        """`!AIVDM,1,1,,A,<payload>,0*hh` for every report, in the order added."""
-        if not self._payloads:
-            return []
-        chars, fill = _armour(self._payloads, _POSITION_BITS)
-        body = np.bitwise_xor.reduce(chars, axis=1)
-        head_a = xor_checksum("AIVDM,1,1,,A,") ^ xor_checksum(f",{fill}")
-        head_b = xor_checksum("AIVDM,1,1,,B,") ^ xor_checksum(f",{fill}")
-        channel_b = np.array([c == "B" for c in self._channels])
-        checksums = body ^ np.where(channel_b, head_b, head_a).astype(np.uint8)
-        payloads = chars.tobytes().decode("ascii")
-        width = chars.shape[1]
-        return [
-            f"!AIVDM,1,1,,{ch},{payloads[i * width : (i + 1) * width]},{fill}*{cs:02X}"
-            for i, (ch, cs) in enumerate(zip(self._channels, checksums.tolist(), strict=True))
-        ]
+
+def _single_sentences(payloads: list[bytes], channels: Sequence[str]) -> list[str]:
+    """`!AIVDM,1,1,,A,<payload>,0*hh` for 168-bit payloads, armoured and checked in bulk."""
+    if not payloads:
+        return []
+    chars, fill = _armour(payloads, _POSITION_BITS)
+    body = np.bitwise_xor.reduce(chars, axis=1)
+    head_a = xor_checksum("AIVDM,1,1,,A,") ^ xor_checksum(f",{fill}")
+    head_b = xor_checksum("AIVDM,1,1,,B,") ^ xor_checksum(f",{fill}")
+    channel_b = np.fromiter((c == "B" for c in channels), dtype=bool, count=len(channels))
+    checksums = body ^ np.where(channel_b, head_b, head_a).astype(np.uint8)
+    text = chars.tobytes().decode("ascii")
+    width = chars.shape[1]
+    return [
+        f"!AIVDM,1,1,,{ch},{text[i * width : (i + 1) * width]},{fill}*{cs:02X}"
+        for i, (ch, cs) in enumerate(zip(channels, checksums.tolist(), strict=True))
+    ]
 
 
 def tag_blocks(station: str, receive_s: NDArray[np.int64]) -> list[str]:
@@ -186,6 +188,8 @@ class StaticMessages:
                     to_stern=to_stern, to_port=to_port, to_starboard=to_starboard,
                 ),
             ]
+        # pyais' own armouring, once per message; sentences per channel and sequence id
+        self._armoured = [message.encode() for message in self._messages]
         self._cache: dict[tuple[int, str, int], list[str]] = {}
 
     @property
@@ -198,9 +202,7 @@ class StaticMessages:
         key = (part, channel, seq_id)
         cached = self._cache.get(key)
         if cached is None:
-            cached = encode_msg(
-                self._messages[part], talker_id="AI", sentence_type="VDM",
-                radio_channel=channel, seq_id=seq_id,
-            )
+            payload, fill_bits = self._armoured[part]
+            cached = ais_to_nmea_0183(payload, "AI", "VDM", channel, fill_bits, seq_id)
             self._cache[key] = cached
         return cached
