@@ -59,9 +59,9 @@ def best_seconds(runs: Sequence[Callable[[], object]], repeat: int) -> list[floa
     best = [float("inf")] * len(runs)
     for _ in range(repeat):
         for index, run in enumerate(runs):
-            start = time.perf_counter()
+            start = time.process_time()
             run()
-            best[index] = min(best[index], time.perf_counter() - start)
+            best[index] = min(best[index], time.process_time() - start)
     return best
 
 
@@ -71,7 +71,7 @@ def pyais_decode(lines: Sequence[bytes]) -> int:
         try:
             decode(line, error_if_checksum_invalid=True)
             decoded += 1
-        except Exception:  # noqa: BLE001, S112 - counting failures is the point
+        except Exception:  # counting failures is the point
             continue
     return decoded
 
@@ -82,7 +82,7 @@ def pyais_produce(lines: Sequence[bytes]) -> int:
         try:
             NMEASentenceFactory.produce(line).decode()
             decoded += 1
-        except Exception:  # noqa: BLE001, S112
+        except Exception:  # as above
             continue
     return decoded
 

@@ -68,7 +68,7 @@ def reference_counts(path: Path) -> Counter[int]:
             continue
         try:
             sentence = NMEASentenceFactory.produce(text)
-        except Exception:  # noqa: BLE001 - malformed lines simply do not count
+        except Exception:  # malformed lines simply do not count
             continue
         if not isinstance(sentence, AISSentence) or not sentence.is_valid:
             continue
