@@ -110,7 +110,8 @@ def bench_file(path: Path, repeat: int) -> None:
     print(f"{path.name} ({count:,} lines)")
     print(f"  pyais decode   {count / pyais_s:>10,.0f} lines/s")
     print(f"  pyais produce  {count / produce_s:>10,.0f} lines/s")
-    print(f"  stswatch       {count / ours_s:>10,.0f} lines/s  ({pyais_s / ours_s:.2f}x pyais decode)")
+    ratio = pyais_s / ours_s
+    print(f"  stswatch       {count / ours_s:>10,.0f} lines/s  ({ratio:.2f}x pyais decode)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
