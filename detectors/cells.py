@@ -18,10 +18,11 @@ tests/unit/test_cells.py checks the guarantee with random points over the whole 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import h3
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -37,6 +38,11 @@ SAFE_EDGE_FRACTION = 0.69
 _AVERAGE_EDGE_M: tuple[float, ...] = tuple(
     float(h3.average_hexagon_edge_length(res, unit="m")) for res in range(MAX_RESOLUTION + 1)
 )
+
+
+def h3_version() -> str:
+    """The version of the h3 library in use (its polygon fill is still "experimental")."""
+    return str(h3.versions()["python"])
 
 
 def check_latlng(lat: float, lon: float) -> None:
@@ -151,6 +157,53 @@ def disk_radius_for_distance(res: int, distance_m: float) -> int:
     two_ring_gap_m = neighbour_safe_distance_m(res)
     m = math.floor(distance_m / two_ring_gap_m) + 1
     return 2 * m - 1
+
+
+def cell_polygon(cell: str, points_per_edge: int = 8) -> Polygon | None:
+    """A cell as a shapely polygon in (lon, lat) degrees, its edges following the great circles.
+
+    H3 cell edges are great-circle arcs; a polygon of the corners alone, with straight edges
+    in longitude and latitude, misses a sliver along each edge (about 160 m at 60 degrees of
+    latitude for a resolution 3 cell, 500 m at 80). Each edge is therefore cut into
+    `points_per_edge` pieces along its arc, which leaves about 1/64 of that. None for a cell
+    that straddles the antimeridian or holds a pole: no longitude/latitude polygon describes
+    those.
+    """
+    return cell_polygons([cell], points_per_edge)[0]
+
+
+def cell_polygons(cell_list: Sequence[str], points_per_edge: int = 8) -> list[Polygon | None]:
+    """`cell_polygon` for many cells at once (the arithmetic is done in bulk)."""
+    result: list[Polygon | None] = [None] * len(cell_list)
+    by_corner_count: dict[int, tuple[list[int], list[list[tuple[float, float]]]]] = {}
+    for position, cell in enumerate(cell_list):
+        corners = h3.cell_to_boundary(cell)
+        group = by_corner_count.setdefault(len(corners), ([], []))
+        group[0].append(position)
+        group[1].append(corners)
+    steps = np.arange(points_per_edge, dtype=np.float64) / points_per_edge
+    for positions, corner_lists in by_corner_count.values():
+        corners = np.radians(np.array(corner_lists, dtype=np.float64))  # (cells, corners, 2)
+        lat, lon = corners[..., 0], corners[..., 1]
+        start = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
+        end = np.roll(start, -1, axis=1)
+        cosine = np.clip(np.einsum("cij,cij->ci", start, end), -1.0, 1.0)
+        angle = np.arccos(cosine)[..., None, None]  # (cells, corners, 1, 1)
+        t = steps[None, None, :, None]
+        sin_angle = np.sin(angle)
+        safe = sin_angle > 1e-15
+        sin_angle = np.where(safe, sin_angle, 1.0)
+        weight_start = np.where(safe, np.sin((1.0 - t) * angle) / sin_angle, 1.0 - t)
+        weight_end = np.where(safe, np.sin(t * angle) / sin_angle, t)
+        points = weight_start * start[:, :, None, :] + weight_end * end[:, :, None, :]
+        points = points.reshape(len(positions), -1, 3)
+        lons = np.degrees(np.arctan2(points[..., 1], points[..., 0]))
+        lats = np.degrees(np.arctan2(points[..., 2], np.hypot(points[..., 0], points[..., 1])))
+        polygons = shapely.polygons(np.stack([lons, lats], axis=-1))
+        spans = np.ptp(lon, axis=1)
+        for position, polygon, span in zip(positions, polygons, spans, strict=True):
+            result[position] = polygon if span <= math.pi else None
+    return result
 
 
 def _latlng_ring(coords: Iterable[tuple[float, ...]]) -> list[tuple[float, float]]:
