@@ -6,11 +6,13 @@ idempotent, gzip, linger): the message key is the source name, so all lines of a
 on one partition, in input order.
 
 Sources:
-- files (NMEA text, gzip or not), replayed as fast as possible, or at N x real time by event
-  time (`speed`): a line's event time comes from an injected `time_of_line` function; lines
-  without a time are sent as soon as the lines before them. The last message of each file has
-  `final: true`. Decoded files (MarineCadastre CSV, JSON lines) are refused with a clear
-  message: ingest carries raw lines only; `stswatch detect` reads decoded files.
+- files (NMEA text; gzip or zip or plain), replayed as fast as possible, or at N x real time
+  by event time (`speed`): a line's event time comes from an injected `time_of_line` function
+  (by default `stswatch.decoding.nmea.line_time_s`: tag block, appended epoch, `$PGHP`);
+  lines without a time are sent right after the lines before them. The last message of each
+  file has `final: true`. Decoded files (MarineCadastre CSV, JSON Lines, sniffed from the
+  content as `stswatch detect` does) are refused with a clear message: the raw topic carries
+  raw lines only, and decoding them twice would gain nothing; `stswatch detect` reads them.
 - a TCP NMEA feed (this is the client; it reconnects with exponential backoff and drops only
   the incomplete line the connection broke in);
 - UDP datagrams (one or more lines each), the way local receivers such as AIS-catcher forward.
@@ -26,13 +28,16 @@ lines are sent, the producer is flushed, and the counts are returned.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import socket
 import threading
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -43,8 +48,10 @@ from kafka.errors import KafkaError
 from config.settings import Settings
 from detectors.errors import StswatchError
 from streams.kafka_clients import connect, producer_kwargs
-from streams.raw import encode_raw, peek_time_s, with_receive_time
+from streams.raw import encode_raw, with_receive_time
 from streams.topics import ensure_topics, topic_names
+from stswatch.decoding.inputs import InputError, InputFormat, detect_format
+from stswatch.decoding.nmea import line_time_s
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +67,6 @@ _MIN_PACING_SLEEP_S = 0.02
 _MAX_LINE_BYTES = 64 * 1024
 # How often blocking socket reads come back to check `stop` and flush.
 _POLL_S = 0.1
-
-_DECODED_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson", ".geojson", ".parquet")
 
 
 class IngestError(StswatchError):
@@ -245,7 +250,7 @@ def replay_lines(
     batcher: SourceBatcher,
     *,
     speed: float | None = None,
-    time_of_line: TimeOfLine = peek_time_s,
+    time_of_line: TimeOfLine = line_time_s,
     stop: threading.Event | None = None,
     final: bool = True,
 ) -> bool:
@@ -277,49 +282,42 @@ def replay_lines(
     return True
 
 
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
+@contextmanager
+def _open_text(path: Path) -> Iterator[IO[str]]:
+    """The file as text: gzip and zip (first member) are recognised by their magic bytes."""
+    with ExitStack() as stack:
+        raw = stack.enter_context(path.open("rb"))
+        magic = raw.read(4)
+        raw.seek(0)
+        binary: IO[bytes] = raw
+        if magic[:2] == b"\x1f\x8b":
+            binary = stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        elif magic == b"PK\x03\x04":
+            archive = stack.enter_context(zipfile.ZipFile(raw))
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if not members:
+                raise IngestError(f"{path}: zip archive is empty")
+            binary = stack.enter_context(archive.open(members[0]))
+        # errors="replace": a junk byte becomes U+FFFD, so the line still travels (and is
+        # dead-lettered by the decoder) instead of stopping the replay.
+        yield stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8", errors="replace"))
 
 
-def _open_text(path: Path) -> IO[str]:
-    # errors="replace": a junk byte becomes U+FFFD, so the line still travels (and is
-    # dead-lettered by the decoder) instead of stopping the replay.
-    if _is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+def _refuse_decoded(path: Path) -> None:
+    """Decoded files (MarineCadastre CSV, JSON Lines) are not raw lines: say where they go.
 
-
-def _decoded_kind(path: Path, first_line: str) -> str | None:
-    """Why a file is decoded data rather than raw lines, or None when it looks raw."""
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith(_DECODED_SUFFIXES):
-        return f"a decoded file ({Path(name).suffix})"
-    head = first_line.lstrip("\ufeff").strip()
-    if head.upper().startswith("MMSI,") or "BaseDateTime" in head:
-        return "a CSV of decoded positions (MarineCadastre layout)"
-    if head.startswith(("{", "[")):
-        return "JSON"
-    return None
-
-
-def _refuse_decoded(path: Path, first_line: str) -> None:
-    kind = _decoded_kind(path, first_line)
-    if kind:
+    The format is sniffed from the content exactly as `stswatch detect` does, so the two
+    commands agree on what a file is.
+    """
+    try:
+        found = detect_format(path)
+    except InputError as err:
+        raise IngestError(str(err)) from None
+    if found is not InputFormat.NMEA:
         raise IngestError(
-            f"{path} looks like {kind}: ingest replays raw NMEA lines only; "
+            f"{path} is {found.value} (decoded records): ingest replays raw NMEA lines only; "
             "use `stswatch detect` for decoded files"
         )
-
-
-def _checked_lines(path: Path, handle: IO[str]) -> Iterator[str]:
-    """The file's lines, refusing decoded files by their first non-blank line."""
-    checked = False
-    for line in handle:
-        if not checked and line.strip():
-            _refuse_decoded(path, line)
-            checked = True
-        yield line
 
 
 def file_source_name(path: Path) -> str:
@@ -338,7 +336,7 @@ def check_inputs(paths: Sequence[Path], sources: Sequence[str] | None = None) ->
     for path in paths:
         if not path.is_file():
             raise IngestError(f"input file not found: {path}")
-        _refuse_decoded(path, "")
+        _refuse_decoded(path)
     return names
 
 
@@ -349,7 +347,7 @@ def replay_files(
     max_lines: int,
     sources: Sequence[str] | None = None,
     speed: float | None = None,
-    time_of_line: TimeOfLine = peek_time_s,
+    time_of_line: TimeOfLine = line_time_s,
     stop: threading.Event | None = None,
 ) -> IngestCounts:
     """Replay files one after another, each as its own source ending with a final message."""
@@ -362,7 +360,7 @@ def replay_files(
             batcher = SourceBatcher(source, sink, counts, max_lines=max_lines)
             with _open_text(path) as handle:
                 done = replay_lines(
-                    _checked_lines(path, handle),
+                    handle,
                     batcher,
                     speed=speed,
                     time_of_line=time_of_line,
@@ -370,7 +368,7 @@ def replay_files(
                 )
             if not done:
                 break
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
         raise IngestError(f"cannot read input: {err}") from None
     finally:
         counts.elapsed_s = time.monotonic() - started
@@ -518,7 +516,7 @@ def ingest_files(
     *,
     sources: Sequence[str] | None = None,
     speed: float | None = None,
-    time_of_line: TimeOfLine = peek_time_s,
+    time_of_line: TimeOfLine = line_time_s,
     stop: threading.Event | None = None,
     create_topics: bool = True,
     compression_type: str | None = "gzip",
@@ -545,7 +543,7 @@ def ingest_lines(
     lines: Iterable[str],
     *,
     speed: float | None = None,
-    time_of_line: TimeOfLine = peek_time_s,
+    time_of_line: TimeOfLine = line_time_s,
     stop: threading.Event | None = None,
     create_topics: bool = True,
     compression_type: str | None = "gzip",

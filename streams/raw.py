@@ -24,16 +24,17 @@ One Kafka message carries a batch of raw input lines of one source, in input ord
 Decoding never raises: a malformed message becomes a `RawError` value with a stable reason
 code, which the worker sends to the dead-letter topic.
 
-This module also holds the event-time helpers of ingest: `peek_time_s` (a minimal time peek to
-pace file replays) and `with_receive_time` (stamps lines from live sockets that carry no time).
+This module also holds `with_receive_time`, which stamps lines from live sockets that carry no
+time of their own.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
+
+from stswatch.decoding.nmea import line_time_s
 
 RAW_FORMAT_VERSION = 1
 
@@ -96,53 +97,12 @@ def decode_raw(value: bytes | None) -> RawBatch | RawError:
 
 
 # --- Event time of a raw line --------------------------------------------------------------
-# TEMPORARY: a minimal time peek used to pace file replays until stswatch/decoding lands with
-# the real parsers (tag blocks, appended epochs, $PGHP). Replace `peek_time_s` with the
-# decoding package's function when it exists; it is injected into ingest as `time_of_line`.
+# `line_time_s` (stswatch.decoding.nmea) reads the time a line carries itself: a tag block
+# `c:`, an epoch appended after the checksum, or a `$PGHP` line's time. Ingest paces file
+# replays with it and decides with it which live lines need a receive time.
 
 _TAG_BLOCK = re.compile(r"^\\([^\\*]*)\*([0-9A-Fa-f]{2})\\")
-_TAG_TIME = re.compile(r"(?:^|,)c:(\d+(?:\.\d+)?)")
-_APPENDED_EPOCH = re.compile(r"\*[0-9A-Fa-f]{2},(\d{10}(?:\d{3})?(?:\.\d+)?)\s*$")
-_PGHP = re.compile(
-    r"^\$PGHP,1,(\d{4}),(\d{1,2}),(\d{1,2}),(\d{1,2}),(\d{1,2}),(\d{1,2}),(\d{1,3}),"
-)
-
-# Epoch values above this are milliseconds (10**11 s is the year 5138).
-_MS_THRESHOLD = 10**11
-
-
-def _epoch_s(number: str) -> float:
-    value = float(number)
-    return value / 1000.0 if value >= _MS_THRESHOLD else value
-
-
-def _pghp_time_s(match: re.Match[str]) -> float | None:
-    year, month, day, hour, minute, second, millis = (int(g) for g in match.groups())
-    try:
-        moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
-    except ValueError:
-        return None
-    return moment.timestamp()
-
-
-def peek_time_s(line: str) -> float | None:
-    """Event time of a raw line when it carries one (TEMPORARY, see the note above).
-
-    Recognises an NMEA 4.0 tag block `c:` field (seconds or milliseconds), an epoch appended
-    after the checksum (`...*hh,1328133720087`), and the time of a `$PGHP` line.
-    """
-    tag = _TAG_BLOCK.match(line)
-    if tag:
-        found = _TAG_TIME.search(tag.group(1))
-        if found:
-            return _epoch_s(found.group(1))
-    appended = _APPENDED_EPOCH.search(line)
-    if appended:
-        return _epoch_s(appended.group(1))
-    pghp = _PGHP.match(line)
-    if pghp:
-        return _pghp_time_s(pghp)
-    return None
+_TAG_TIME = re.compile(r"(?:^|,)c:")
 
 
 def nmea_checksum(text: str) -> str:
@@ -162,12 +122,13 @@ def with_receive_time(line: str, receive_time_s: float) -> str:
     sentence has at most one tag block; a tag block whose checksum is wrong is left as it is
     (re-signing it would hide the corruption from the decoder).
     """
-    if peek_time_s(line) is not None:
+    if line_time_s(line) is not None:
         return line
     seconds = f"c:{int(receive_time_s)}"
     tag = _TAG_BLOCK.match(line)
     if tag:
-        if nmea_checksum(tag.group(1)) != tag.group(2).upper():
+        if nmea_checksum(tag.group(1)) != tag.group(2).upper() or _TAG_TIME.search(tag.group(1)):
+            # Corrupt, or a time the decoder cannot read: the decoder should see it as it is.
             return line
         body = f"{seconds},{tag.group(1)}" if tag.group(1) else seconds
         return f"\\{body}*{nmea_checksum(body)}\\{line[tag.end() :]}"

@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -30,7 +30,6 @@ from streams.ingest import (
     ingest_udp,
     parse_host_port,
 )
-from streams.raw import peek_time_s
 
 
 def register(subparsers: Any) -> None:
@@ -108,11 +107,6 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _time_of_line() -> Callable[[str], float | None]:
-    # TEMPORARY: streams.raw.peek_time_s until stswatch/decoding provides the real parser.
-    return peek_time_s
-
-
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -159,7 +153,6 @@ def run(args: argparse.Namespace) -> int:
                 args.files,
                 sources=[args.source] if args.source else None,
                 speed=args.speed,
-                time_of_line=_time_of_line(),
                 stop=stop,
                 create_topics=create_topics,
                 compression_type=compression,

@@ -21,7 +21,7 @@ from config.settings import Settings
 from streams.ingest import IngestCounts, IngestError, ingest_files, ingest_tcp, ingest_udp
 from streams.raw import decode_raw, nmea_checksum
 from streams.services import free_port
-from streams.topics import topic_names
+from streams.topics import ensure_topics, topic_names
 
 pytestmark = pytest.mark.integration
 
@@ -101,6 +101,7 @@ def test_decoded_csv_is_refused_before_anything_is_sent(
     csv.write_text("MMSI,BaseDateTime,LAT,LON\n1,2022-01-03T00:00:00,1,2\n", encoding="utf-8")
     with pytest.raises(IngestError, match="stswatch detect"):
         ingest_files(settings, [csv])
+    ensure_topics(settings)  # refused before connecting: make the topic to look inside
     assert read_topic(topic_names(settings.kafka).raw, min_messages=0, idle_s=0.5) == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -17,9 +16,9 @@ from streams.raw import (
     decode_raw,
     encode_raw,
     nmea_checksum,
-    peek_time_s,
     with_receive_time,
 )
+from stswatch.decoding.nmea import line_time_s
 
 
 @given(
@@ -59,21 +58,6 @@ def test_malformed_messages_are_error_values(value: bytes | None, reason: str):
     assert result.reason == reason
 
 
-def test_time_peek_reads_tag_blocks_appended_epochs_and_pghp():
-    # Times checked by hand against the shared data README and an epoch converter.
-    assert peek_time_s(r"\c:1565218798*53\!BSVDM,1,1,,A,13mb9U0P00PRk8fT5nw>4?wj2006,0*5D") == (
-        1565218798.0
-    )
-    assert peek_time_s(r"\s:r3669961,c:1565218798123*00\!AIVDM,1,1,,A,x,0*00") == 1565218798.123
-    appended = "!AIVDM,1,1,,A,144gjIP0085KKPQHMPjT81Sb1PSL,0*22,1328133720087"
-    assert peek_time_s(appended) == 1328133720.087
-    pghp = "$PGHP,1,2010,6,11,11,46,11,390,231,45,992190934,1,2B*5B"
-    expected = datetime(2010, 6, 11, 11, 46, 11, 390_000, tzinfo=UTC).timestamp()
-    assert peek_time_s(pghp) == pytest.approx(expected)
-    assert peek_time_s("!AIVDM,1,1,,A,13RlIW?04F1beOVEFLB9bRvH0L0L,0*6C") is None
-    assert peek_time_s(r"\s:abc*00\!AIVDM,1,1,,A,x,0*00") is None
-
-
 def test_checksum_matches_a_real_tag_block():
     # From the Kystverket recording: \c:1565218798*53\
     assert nmea_checksum("c:1565218798") == "53"
@@ -83,13 +67,19 @@ def test_receive_time_is_added_only_to_lines_without_time():
     plain = "!AIVDM,1,1,,A,13RlIW?04F1beOVEFLB9bRvH0L0L,0*6C"
     stamped = with_receive_time(plain, 1_700_000_000.9)
     assert stamped == "\\c:1700000000*" + nmea_checksum("c:1700000000") + "\\" + plain
-    assert peek_time_s(stamped) == 1_700_000_000.0
+    assert line_time_s(stamped) == 1_700_000_000.0
     timed = "\\c:1565218798*53\\" + plain
     assert with_receive_time(timed, 1_700_000_000.0) == timed
 
 
 def test_receive_time_leaves_a_corrupt_tag_block_alone():
     line = "\\s:base1*00\\!AIVDM,1,1,,A,x,0*00"
+    assert with_receive_time(line, 1_700_000_000.0) == line
+
+
+def test_receive_time_leaves_an_unreadable_tag_time_alone():
+    body = "c:yesterday,s:base1"
+    line = f"\\{body}*{nmea_checksum(body)}\\!AIVDM,1,1,,A,x,0*00"
     assert with_receive_time(line, 1_700_000_000.0) == line
 
 
