@@ -57,12 +57,18 @@ def is_marinecadastre_header(line: str) -> bool:
     return all(marker in lowered for marker in HEADER_MARKERS)
 
 
-def column_indexes(header: list[str]) -> dict[str, int]:
+_COLUMN_TITLES = {"mmsi": "MMSI", "basedatetime": "BaseDateTime", "lat": "LAT", "lon": "LON"}
+
+
+def column_indexes(header: list[str], source: str = "CSV") -> dict[str, int]:
     """Lower-case column name to index; raises CsvFormatError when a needed one is absent."""
     indexes = {name.strip().lower(): index for index, name in enumerate(header)}
-    missing = [name for name in REQUIRED_COLUMNS if name not in indexes]
+    missing = [_COLUMN_TITLES[name] for name in REQUIRED_COLUMNS if name not in indexes]
     if missing:
-        raise CsvFormatError(f"CSV header lacks column(s) {', '.join(missing)}: {header!r}")
+        raise CsvFormatError(
+            f"{source}: the header lacks column(s) {', '.join(missing)}"
+            f" (MarineCadastre layout expected, header is {','.join(header)[:200]})"
+        )
     return indexes
 
 
@@ -129,8 +135,10 @@ def _positive(value: float | None) -> float | None:
 class MarineCadastreDecoder:
     """Turns rows of one MarineCadastre file into records, remembering identities per MMSI."""
 
-    def __init__(self, header: list[str], stats: DecodeStats | None = None) -> None:
-        columns = column_indexes(header)
+    def __init__(
+        self, header: list[str], stats: DecodeStats | None = None, source: str = "CSV"
+    ) -> None:
+        columns = column_indexes(header, source)
         self.stats = stats if stats is not None else DecodeStats()
         self._width = len(header)
 
@@ -323,6 +331,6 @@ def iter_marinecadastre(
             stats.lines_read += 1
             stats.skipped["header"] += 1
             header = row
-            decoder = MarineCadastreDecoder(header, stats)
+            decoder = MarineCadastreDecoder(header, stats, source)
             continue
         yield from decoder.decode_row(row, source)
