@@ -79,7 +79,7 @@ class IngestCounts:
 
     lines: int = 0
     messages: int = 0
-    bytes: int = 0
+    bytes: int = 0  # raw message values, before Kafka compression
     elapsed_s: float = 0.0
     # Sources whose final message was sent.
     finished_sources: list[str] = field(default_factory=list)
@@ -112,7 +112,11 @@ class KafkaRawSink:
         self._lock = threading.Lock()
 
     def send(self, source: str, value: bytes) -> None:
-        future = self._producer.send(self.topic, key=source.encode("utf-8"), value=value)
+        try:
+            future = self._producer.send(self.topic, key=source.encode("utf-8"), value=value)
+        except KafkaError as err:
+            # The send buffer stayed full for max_block_ms: the broker is not taking messages.
+            raise IngestError(f"cannot send to {self.topic}: {type(err).__name__}: {err}") from None
         future.add_errback(self._failed)
 
     def _failed(self, err: BaseException) -> None:
