@@ -96,20 +96,38 @@ def sniff_format(head: bytes) -> InputFormat:
     return InputFormat.NMEA
 
 
+_READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
+_BLOCK_BYTES = 1 << 20
+
+
+def _read_some(stream: IO[bytes], size: int) -> bytes:
+    # read1 returns what is there (at least one byte before the end): with it, a truncated
+    # gzip file yields every byte before the damage instead of losing the last block.
+    read1 = getattr(stream, "read1", None)
+    return read1(size) if read1 is not None else stream.read(size)
+
+
+def _read_head(stream: IO[bytes], errors: list[str]) -> bytes:
+    """Up to _SNIFF_BYTES from the start; a read error is noted in `errors`."""
+    parts: list[bytes] = []
+    size = 0
+    while size < _SNIFF_BYTES:
+        try:
+            block = _read_some(stream, _SNIFF_BYTES - size)
+        except _READ_ERRORS as err:
+            errors.append(f"{type(err).__name__}: {err}")
+            break
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+    return b"".join(parts)
+
+
 def detect_format(path: Path) -> InputFormat:
     """Sniff an input file's format (opens and reads its beginning)."""
     with _open_binary(path) as stream:
-        return sniff_format(_read_head(stream, path))
-
-
-_READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
-
-
-def _read_head(stream: IO[bytes], path: Path) -> bytes:
-    try:
-        return stream.read(_SNIFF_BYTES)
-    except _READ_ERRORS as err:
-        raise InputError(f"cannot read {path}: {err}") from err
+        return sniff_format(_read_head(stream, []))
 
 
 def read_file(
@@ -133,9 +151,10 @@ def read_file(
     stream = _open_binary(path)
     errors: list[str] = []
     with stream:
-        head = _read_head(stream, path)
+        head = _read_head(stream, errors)
         fmt = sniff_format(head)
-        body = itertools.chain([head], _chunks(stream, errors)) if head else iter(())
+        rest = _chunks(stream, errors) if not errors else iter(())
+        body = itertools.chain([head], rest) if head else iter(())
         lines = _split_lines(body)
         yield from _decode_lines(fmt, lines, source, assume_time_s, stats, decoder)
     if errors:
@@ -171,7 +190,7 @@ def _chunks(stream: IO[bytes], errors: list[str]) -> Iterator[bytes]:
     """Blocks of the stream; a read error ends it and is noted in `errors`."""
     while True:
         try:
-            block = stream.read(1 << 20)
+            block = _read_some(stream, _BLOCK_BYTES)
         except _READ_ERRORS as err:
             errors.append(f"{type(err).__name__}: {err}")
             return
