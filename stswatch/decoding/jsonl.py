@@ -30,6 +30,9 @@ KIND_STATIC = "static"
 
 DecodedItem = Position | StaticReport | Reject
 
+_SPEED_NA_KN = 102.3
+_STATUS_NOT_DEFINED = 15
+
 
 def position_to_json(position: Position) -> dict[str, Any]:
     """The JSON object of a position (schema position.v1)."""
@@ -156,15 +159,20 @@ def _record_from_json(document: Any) -> Position | StaticReport:
         problem = check_lat_lon(lat, lon)
         if problem is not None:
             raise _InvalidRecordError(*problem)
+        sog = _optional_float(document, "sog_kn")
+        cog = _optional_float(document, "cog_deg")
+        heading = _optional_float(document, "heading_deg")
+        status = _optional_int(document, "nav_status")
+        # Writers of this schema never send "not available" codes; other writers might.
         return Position(
             mmsi,
             time_s,
             lat,
             lon,
-            _optional_float(document, "sog_kn"),
-            _optional_float(document, "cog_deg"),
-            _optional_float(document, "heading_deg"),
-            _optional_int(document, "nav_status"),
+            sog if sog is not None and 0 <= sog < _SPEED_NA_KN else None,
+            cog if cog is not None and 0 <= cog < 360 else None,
+            heading if heading is not None and 0 <= heading < 360 else None,
+            status if status is not None and 0 <= status < _STATUS_NOT_DEFINED else None,
             msg_type,
         )
     if kind == KIND_STATIC:

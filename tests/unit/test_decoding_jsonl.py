@@ -175,3 +175,15 @@ def test_blank_lines_are_skipped() -> None:
     stats = DecodeStats()
     assert list(iter_json_lines(["", "  \n"], "x", stats)) == []
     assert stats.skipped["blank"] == 2
+
+
+def test_not_available_codes_from_other_writers_become_none() -> None:
+    document = {
+        **position_to_json(POSITION),
+        "sog_kn": 102.3,
+        "cog_deg": 360.0,
+        "heading_deg": 511,
+        "nav_status": 15,
+    }
+    (item,) = iter_json_lines([json.dumps(document)], "x")
+    assert item == POSITION._replace(sog_kn=None, cog_deg=None, heading_deg=None, nav_status=None)
