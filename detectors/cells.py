@@ -206,6 +206,9 @@ def cell_polygons(cell_list: Sequence[str], points_per_edge: int = 8) -> list[Po
     return result
 
 
+_MAX_EDGE_DEG = 10.0
+
+
 def _latlng_ring(coords: Iterable[tuple[float, ...]]) -> list[tuple[float, float]]:
     # Shapely rings are closed (x, y) = (lon, lat); h3 wants open (lat, lon).
     points = [(float(c[1]), float(c[0])) for c in coords]
@@ -234,10 +237,12 @@ def shape_to_cells(geometry: BaseGeometry, res: int, contain: Containment) -> se
     centre is inside. Non-polygonal parts (lines and points left by a repair) are ignored.
     h3, like shapely, treats polygon edges as straight lines in longitude and latitude, so
     both agree on what is inside; a polygon must not cross the antimeridian (split it there,
-    as Marine Regions does).
+    as Marine Regions does). Long edges are cut into pieces of at most 10 degrees first.
     """
     _check_resolution(res)
-    shape = _to_h3shape(geometry)
+    # h3 reads an edge spanning more than 180 degrees of longitude as crossing the
+    # antimeridian; a polygon cut at +-180 and ringing a pole can have such an edge.
+    shape = _to_h3shape(shapely.segmentize(geometry, _MAX_EDGE_DEG))
     if not shape.polys:
         return set()
     return {str(c) for c in h3.h3shape_to_cells_experimental(shape, res, contain)}

@@ -22,6 +22,7 @@ file's size, modification time and BLAKE2 hash, and by the resolution.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -586,6 +587,7 @@ def _write_cache(cache_path: Path, key: Mapping[str, Any], index: ZoneIndex) -> 
         partial.write_text(json.dumps(document, separators=(",", ":")))
         os.replace(partial, cache_path)  # atomic: a reader sees the old cache or the new one
     except OSError:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         return False
     return True
