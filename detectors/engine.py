@@ -239,24 +239,27 @@ class EncounterDetector:
         return events
 
     def _fast_forward(self, due_k: int) -> None:
-        """Skip empty ticks: when no vessel can be sampled and no pair is together, jump to
-        just before the earliest undecided position."""
+        """Skip ticks nothing can happen at: when no pair is together and no vessel has a
+        recent enough position, jump to the interval of the earliest undecided position."""
         assert self.next_k is not None
         if any(e.together for e in self.tracker.pairs.values()):
             return
-        time_s = self.next_k * self.params.tick_s
+        params = self.params
+        time_s = self.next_k * params.tick_s
         earliest_k: int | None = None
         for track in self.tracks.values():
-            if not track.is_idle(time_s, self.params.max_hold_s):
+            carry = track.carry
+            if carry is not None and time_s - carry.time_s <= params.max_hold_s:
                 return
             if track.buckets:
                 first = min(track.buckets)
                 if earliest_k is None or first < earliest_k:
                     earliest_k = first
+        # Tick k reads interval k-1 (its "before" side) and interval k (its "after" side).
         target_k = due_k + 1 if earliest_k is None else min(due_k + 1, earliest_k)
         if target_k > self.next_k:
             self.next_k = target_k
-            self.decided_until_s = (target_k - 1) * self.params.tick_s
+            self.decided_until_s = (target_k - 1) * params.tick_s
 
     def _forget_silent(self, time_s: float) -> None:
         """Drop vessels silent for `forget_after_s` (checked once an hour of event time)."""

@@ -16,11 +16,14 @@ def load_reference(
     With no EEZ file every encounter is alerted with `eez: null`; that is said once on stderr
     because it changes what alerts mean.
     """
-    from detectors.ports import load_ports
-    from detectors.zones import load_zones
+    from detectors.zones import load_zone_index
 
-    zones = load_zones(reference.eez_path) if reference.eez_path else None
-    ports = load_ports(_split_paths(reference.ports_path)) if reference.ports_path else None
+    zones = load_zone_index(reference.eez_path) if reference.eez_path else None
+    ports = None
+    if reference.ports_path:
+        from detectors.ports import load_ports
+
+        ports = load_ports(_split_paths(reference.ports_path))
     if zones is None and announce:
         print(
             "stswatch: no EEZ file configured: every encounter is alerted, with eez: null",
