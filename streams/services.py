@@ -12,7 +12,9 @@
 
 Both are context managers, write their logs into a given directory, run in their own process
 group (so a Ctrl-C in the terminal reaches stswatch, which stops them in order) and are stopped
-with SIGTERM, then SIGKILL if they do not exit in time.
+with SIGTERM, then SIGKILL if they do not exit in time. On Linux (with util-linux's setpriv)
+they also get SIGTERM when the thread that started them dies, even by SIGKILL, so no orphaned
+broker keeps its port: start them from a thread that lives as long as they should.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,6 +121,21 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """`argv` run so that Linux sends it SIGTERM when the thread that started it dies.
+
+    The services run in their own session (so a terminal's Ctrl-C reaches stswatch first,
+    which stops them in order); without this, a stswatch killed with SIGKILL would leave an
+    orphaned broker holding its port. util-linux's `setpriv --pdeathsig` sets the flag and
+    execs the service (the flag survives exec), which avoids Python code between fork and
+    exec. Where setpriv is missing, the service simply runs as it is.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    if setpriv is None:
+        return argv
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
+
+
 class _Process:
     """A child process in its own process group with its output in a log file."""
 
@@ -133,7 +151,7 @@ class _Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            argv,
+            _die_with_parent(argv),
             stdin=subprocess.PIPE if stdin_text else subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
