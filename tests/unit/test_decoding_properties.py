@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,6 +109,11 @@ def test_damaged_real_sentences_never_crash_the_nmea_decoder(
     lines: list[str], fallback_time_s: float | None
 ) -> None:
     decode_all(list(lines), fallback_time_s)
+
+
+@given(st.binary(max_size=300))
+def test_checksum_is_the_xor_of_all_bytes(data: bytes) -> None:
+    assert nmea_checksum(data) == functools.reduce(operator.xor, data, 0)
 
 
 def test_huge_and_invalid_utf8_lines() -> None:
