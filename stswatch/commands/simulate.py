@@ -37,13 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    scenario, notes = with_overrides(
-        load_scenario(args.scenario), hours=args.hours, vessels=args.vessels
-    )
-    result = simulate(
-        scenario, args.out, seed=args.seed, write_csv=args.csv, jobs=args.jobs, notes=notes
-    )
-    for note in result.notes:
+    scenario = with_overrides(load_scenario(args.scenario), hours=args.hours, vessels=args.vessels)
+    for note in scenario.notes:
         print(f"note: {note}")
+    result = simulate(scenario, args.out, seed=args.seed, write_csv=args.csv, jobs=args.jobs)
     print(result.summary())
     return 0

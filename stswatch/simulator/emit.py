@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,15 @@ from numpy.typing import NDArray
 
 from .geo import METRES_PER_DEG_LAT, FloatArray, unwrap_deg
 from .motion import STATUS_AT_ANCHOR, STATUS_MOORED, Track
-from .nmea import StaticMessages, class_a_sentences, class_b_sentences, tag_blocks
+from .nmea import (
+    StaticMessages,
+    class_a_payloads,
+    class_b_payloads,
+    rows_to_lines,
+    sentence_rows,
+    tag_rows,
+    transmitted_tenths,
+)
 from .scenario import Reception
 from .traffic import VesselPlan, vessel_rng
 
@@ -64,46 +72,51 @@ def report_times(
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Transmission times following the interval in force, and which follow a rate change.
 
-    When the required interval shortens (the ship speeds up or starts turning), the next
-    report does not wait out the old, longer interval: it goes out at the change.
+    The track is cut into runs of constant interval. Within a run, reports follow each other
+    at that interval. When the required interval shortens (the ship speeds up or starts
+    turning), the next report does not wait out the old, longer interval: it goes out a
+    second after the change, as an ITDMA report (message type 3).
     """
     n = len(time_s)
     if n == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    t_list = time_s.tolist()
-    iv = interval_s.tolist()
-    # for each sample, the first later sample whose interval is shorter than its own
-    # ("next smaller element"), vectorised over the few distinct intervals
-    positions = np.arange(n)
-    next_shorter_arr = np.full(n, n, dtype=np.int64)
-    for value in np.unique(interval_s):
-        idx = np.where(interval_s < value, positions, n)
-        following = np.minimum.accumulate(idx[::-1])[::-1]
-        later = np.concatenate((following[1:], [n]))
-        sel = interval_s == value
-        next_shorter_arr[sel] = later[sel]
-    next_shorter = next_shorter_arr.tolist()
-    t0 = t_list[0]
-    t_end = t_list[-1]
-    jitter = rng.uniform(-0.03, 0.03, size=int((t_end - t0) / 2.0) + 10).tolist()
-    out: list[float] = []
-    changed: list[bool] = []
-    t = t0 + float(rng.uniform(0.0, min(iv[0], 30.0)))
-    j = 0
-    is_change = False
-    while t <= t_end:
-        out.append(t)
-        changed.append(is_change)
-        k = bisect_right(t_list, t) - 1
-        nominal = t + iv[k]
-        is_change = False
-        s = next_shorter[k]
-        if s < n and t_list[s] < nominal:
-            nominal = max(t + 1.0, t_list[s] + 1.0)
-            is_change = True
-        t = nominal + jitter[j % len(jitter)]
-        j += 1
-    return np.asarray(out), np.asarray(changed, dtype=bool)
+    change = np.nonzero(np.diff(interval_s))[0] + 1
+    starts = np.concatenate(([0], change)).tolist()
+    ends = np.concatenate((change, [n])).tolist()
+    ivs = interval_s[starts].tolist()
+    t_end = float(time_s[-1])
+    boundary_t = time_s.tolist()
+    parts: list[FloatArray] = []
+    flags: list[NDArray[np.bool_]] = []
+    t_next = float(time_s[0]) + float(rng.uniform(0.0, min(ivs[0], 30.0)))
+    iv_force = ivs[0]
+    last = -np.inf
+    flag_next = False
+    for r, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        iv = ivs[r]
+        if a > 0 and iv < iv_force and boundary_t[a] + 1.0 < t_next:
+            t_next = max(boundary_t[a] + 1.0, last + 1.0)
+            flag_next = True
+        run_end = boundary_t[b] if b < n else t_end + 1e-9
+        if t_next < run_end:
+            count = math.ceil((run_end - t_next) / iv) if iv > 0 else 1
+            ts = t_next + iv * np.arange(count)
+            ts = ts[ts < run_end]
+            if len(ts):
+                f = np.zeros(len(ts), dtype=bool)
+                f[0] = flag_next
+                parts.append(ts)
+                flags.append(f)
+                last = float(ts[-1])
+                t_next = last + iv
+                iv_force = iv
+                flag_next = False
+    if not parts:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    times = np.concatenate(parts)
+    # slot timing of the radio: a few hundredths of a second either way
+    times = times + rng.uniform(-0.03, 0.03, len(times))
+    return times, np.concatenate(flags)
 
 
 def _in_gaps(times: FloatArray, gaps: tuple[tuple[float, float], ...]) -> NDArray[np.bool_]:
@@ -159,9 +172,16 @@ def emit_vessel(plan: VesselPlan, track: Track, ctx: ReceptionContext) -> Vessel
     cog_rep = (cog_r + rng.normal(0.0, 1.0, n) * cog_sigma) % 360.0
     hdg_rep = (hdg_r + rng.normal(0.0, 0.6, n)) % 360.0
 
-    speed_tenths = np.minimum(1022, np.rint(sog_rep * 10.0)).astype(np.int64).tolist()
-    course_tenths = (np.rint(cog_rep * 10.0).astype(np.int64) % 3600).tolist()
-    headings = (np.rint(hdg_rep).astype(np.int64) % 360).tolist() if plan.heading_sensor else [511] * n
+    speed_t = np.minimum(1022, np.rint(sog_rep * 10.0)).astype(np.int64)
+    course_t = np.rint(cog_rep * 10.0).astype(np.int64) % 3600
+    speed_tenths = speed_t.tolist()
+    course_tenths = course_t.tolist()
+    speed_kn = transmitted_tenths(speed_t)
+    course_deg = transmitted_tenths(course_t)
+    if plan.heading_sensor:
+        headings = (np.rint(hdg_rep).astype(np.int64) % 360).tolist()
+    else:
+        headings = [511] * n
     if plan.rot_sensor and ident.ais_class == "A":
         rot_vals = np.clip(np.rint(rot_r), -708, 708).tolist()
     else:
@@ -170,39 +190,47 @@ def emit_vessel(plan: VesselPlan, track: Track, ctx: ReceptionContext) -> Vessel
     lat_l = np.round(lat, 6).tolist()
     lon_l = np.round(lon, 6).tolist()
     status_l = status_r.tolist()
-    channels = np.where(rng.random(n) < 0.5, "A", "B").tolist()
+    channel_b = rng.random(n) < 0.5
     msg_types = np.where(changed, 3, 1).tolist()
 
     if ident.ais_class == "A":
-        position_sentences = class_a_sentences(
-            ident.mmsi, plan.accuracy, msg_types, status_l, rot_vals, speed_tenths, lon_l,
-            lat_l, course_tenths, headings, seconds, channels,
+        payloads = class_a_payloads(
+            ident.mmsi, plan.accuracy, msg_types, status_l, rot_vals, speed_kn, lon_l, lat_l,
+            course_deg, headings, seconds,
         )
     else:
-        position_sentences = class_b_sentences(
-            ident.mmsi, plan.accuracy, speed_tenths, lon_l, lat_l, course_tenths, headings,
-            seconds, channels,
+        payloads = class_b_payloads(
+            ident.mmsi, plan.accuracy, speed_kn, lon_l, lat_l, course_deg, headings, seconds
         )
+    position_rows = sentence_rows(payloads, channel_b)
 
-    # transmissions: (time, sentences); positions first, then static reports
-    tx_time: list[float] = times.tolist()
-    tx_sentences: list[list[str]] = [[s] for s in position_sentences]
-    is_position = [True] * n
+    # static reports: each transmission is a group of sentences (type 5 takes two)
+    static_sentences: list[str] = []
+    static_time: list[float] = []
+    group_of: list[int] = []
+    part_of: list[int] = []
     statics = StaticMessages(ident, _eta(rng))
     t_static = track.start_s + float(rng.uniform(0.0, STATIC_INTERVAL_S))
     seq = int(rng.integers(0, 10))
     while t_static <= track.end_s:
         channel = "A" if rng.random() < 0.5 else "B"
         for part in range(statics.parts):
-            tx_time.append(t_static + 1.5 * part)
-            tx_sentences.append(statics.sentences(part, channel, seq))
-            is_position.append(False)
+            group = len(static_time)
+            static_time.append(t_static + 1.5 * part)
+            for k, sentence in enumerate(statics.sentences(part, channel, seq)):
+                static_sentences.append(sentence)
+                group_of.append(group)
+                part_of.append(k)
         seq = (seq + 1) % 10
         t_static += STATIC_INTERVAL_S + float(rng.uniform(-3.0, 3.0))
 
-    return _receive(plan, ctx, rng, np.asarray(tx_time), tx_sentences, is_position,
-                    _csv_rows(plan, ctx, times, lat_l, lon_l, speed_tenths, course_tenths,
-                              headings, status_l))
+    csv_rows = _csv_rows(plan, ctx, times, lat_l, lon_l, speed_tenths, course_tenths, headings,
+                         status_l)
+    arrival, lines = _receive(
+        plan, ctx, rng, times, position_rows, np.asarray(static_time), static_sentences,
+        np.asarray(group_of, dtype=np.int64), np.asarray(part_of, dtype=np.float64),
+    )
+    return VesselOutput(arrival, lines, n, csv_rows)
 
 
 def _eta(rng: np.random.Generator) -> tuple[int, int, int, int]:
@@ -238,29 +266,38 @@ def _receive(
     plan: VesselPlan,
     ctx: ReceptionContext,
     rng: np.random.Generator,
-    tx_time: FloatArray,
-    tx_sentences: list[list[str]],
-    is_position: list[bool],
-    csv_rows: list[tuple[object, ...]],
-) -> VesselOutput:
+    position_time: FloatArray,
+    position_rows: NDArray[np.uint8],
+    static_time: FloatArray,
+    static_sentences: list[str],
+    static_group: NDArray[np.int64],
+    static_part: FloatArray,
+) -> tuple[FloatArray, list[str]]:
+    """The lines the stations receive, with the time each reaches the collector.
+
+    Transmissions are the position reports (one sentence each) followed by the static
+    reports (groups of sentences that travel together, in order).
+    """
     rec = ctx.reception
-    m = len(tx_time)
+    n_pos = len(position_time)
+    group_time = np.concatenate([position_time, static_time])
+    m = len(group_time)
     n_stations = len(rec.stations)
     home = plan.index % n_stations
     other = (home + 1 + int(rng.integers(0, max(1, n_stations - 1)))) % n_stations
-    silent = _in_gaps(tx_time, plan.gaps)
+    silent = _in_gaps(group_time, plan.gaps)
     heard_home = (rng.random(m) >= rec.message_loss) & ~silent
     heard_other = (rng.random(m) < rec.duplicate_share) & ~silent
     if n_stations == 1:
         heard_other[:] = False
 
-    arrival_list: list[float] = []
+    arrivals: list[FloatArray] = []
     lines: list[str] = []
     for station, heard in ((home, heard_home), (other, heard_other)):
         idx = np.nonzero(heard)[0]
         if len(idx) == 0:
             continue
-        receive = tx_time[idx] + ctx.clock_offset_s[station] + rng.uniform(0.0, 0.3, len(idx))
+        receive = group_time[idx] + ctx.clock_offset_s[station] + rng.uniform(0.0, 0.3, len(idx))
         latency = rng.exponential(0.4, len(idx))
         late = rng.random(len(idx)) < rec.late_share
         latency[late] += rng.uniform(20.0, max(20.0, rec.late_max_s), int(late.sum()))
@@ -269,12 +306,27 @@ def _receive(
             held = (receive >= start) & (receive < end)
             # a backlog is flushed in order right after the link comes back
             arrival[held] = end + (receive[held] - start) * 1e-3 + latency[held] * 1e-3
-        tags = tag_blocks(rec.stations[station], np.floor(receive).astype(np.int64))
-        for j, tag, arr in zip(idx.tolist(), tags, arrival.tolist(), strict=True):
-            sentences = tx_sentences[j]
-            for part, sentence in enumerate(sentences):
-                lines.append(tag + sentence)
-                # the parts of one message travel together, in order
-                arrival_list.append(arr + part * 1e-6)
-    arrival_s = np.asarray(arrival_list, dtype=np.float64)
-    return VesselOutput(arrival_s, lines, int(sum(is_position)), csv_rows)
+        tags = tag_rows(rec.stations[station], np.floor(receive).astype(np.int64))
+
+        # position reports: whole rows of tag block + sentence, joined in numpy
+        is_pos = idx < n_pos
+        if is_pos.any():
+            rows = np.hstack([tags[is_pos], position_rows[idx[is_pos]]])
+            lines.extend(rows_to_lines(rows))
+            arrivals.append(arrival[is_pos])
+        # static reports: every sentence of each heard transmission
+        static_idx = idx[~is_pos] - n_pos
+        if len(static_idx):
+            static_tags = rows_to_lines(tags[~is_pos])
+            slot = np.full(len(static_time), -1, dtype=np.int64)
+            slot[static_idx] = np.arange(len(static_idx))
+            chosen = np.nonzero(slot[static_group] >= 0)[0]
+            chosen_slot = slot[static_group[chosen]]
+            static_arrival = arrival[~is_pos]
+            arrivals.append(static_arrival[chosen_slot] + static_part[chosen] * 1e-6)
+            lines.extend(
+                static_tags[g] + static_sentences[i]
+                for g, i in zip(chosen_slot.tolist(), chosen.tolist(), strict=True)
+            )
+    arrival_s = np.concatenate(arrivals) if arrivals else np.zeros(0)
+    return arrival_s, lines

@@ -213,12 +213,19 @@ def alongside(
     across_m: FloatArray | float,
     heading_offset_deg: FloatArray | float = 0.0,
     status: int | None = None,
+    frame_heading_deg: float | None = None,
 ) -> Track:
-    """Keep station relative to a leader: `along_m` ahead and `across_m` to starboard."""
+    """Keep station relative to a leader: `along_m` ahead and `across_m` to starboard.
+
+    Offsets turn with the leader's heading (a ship moored alongside), or with a fixed
+    `frame_heading_deg` (ships merely keeping near each other, whose lever arm of
+    kilometres would otherwise swing with every yaw of the leader).
+    """
     n = len(leader)
     along = np.broadcast_to(np.asarray(along_m, dtype=np.float64), (n,))
     across = np.broadcast_to(np.asarray(across_m, dtype=np.float64), (n,))
-    h = np.radians(leader.heading_deg)
+    frame = leader.heading_deg if frame_heading_deg is None else np.full(n, frame_heading_deg)
+    h = np.radians(frame)
     east = along * np.sin(h) + across * np.cos(h)
     north = along * np.cos(h) - across * np.sin(h)
     lat, lon = offset(leader.lat, leader.lon, east, north)
@@ -265,27 +272,37 @@ def limit_turn_rate(heading_deg: FloatArray, time_s: FloatArray, max_deg_per_s: 
 def smooth_noise(
     rng: np.random.Generator, n: int, step_s: float, correlation_s: float, sigma: float
 ) -> FloatArray:
-    """Slowly varying noise (an Ornstein-Uhlenbeck process) of standard deviation `sigma`.
+    """Slowly and smoothly varying noise of about standard deviation `sigma`.
 
-    The recursion x[k] = a * x[k-1] + e[k] is evaluated in closed form per segment,
-    x[k] = a**k * (a * c + cumsum(e / a**j)), where c is the value before the segment;
-    segments of 20 correlation times keep a**-j far from overflowing.
+    An Ornstein-Uhlenbeck process (correlation time `correlation_s`) is rough at short time
+    scales, which would show as jerky speeds when it drives a position; a moving average
+    over a fifth of the correlation time smooths it. The recursion x[k] = a * x[k-1] + e[k]
+    is evaluated in closed form per segment, x[k] = a**k * (a * c + cumsum(e / a**j)), with
+    c the value before the segment; segments of 20 correlation times keep a**-j finite.
     """
     if n == 0:
         return np.zeros(0)
     a = math.exp(-step_s / correlation_s)
-    shocks = rng.normal(0.0, sigma * math.sqrt(1.0 - a * a), n)
+    width = max(1, int(correlation_s / step_s / 5.0))
+    total = n + width
+    shocks = rng.normal(0.0, sigma * math.sqrt(1.0 - a * a), total)
     seg = max(1, int(20.0 * correlation_s / step_s))
-    powers = a ** np.arange(min(seg, n))
-    out = np.empty(n)
+    powers = a ** np.arange(min(seg, total))
+    raw = np.empty(total)
     carry = float(rng.normal(0.0, sigma))
-    for s0 in range(0, n, seg):
+    for s0 in range(0, total, seg):
         e = shocks[s0 : s0 + seg]
         p = powers[: len(e)]
         x = p * (a * carry + np.cumsum(e / p))
-        out[s0 : s0 + len(e)] = x
+        raw[s0 : s0 + len(e)] = x
         carry = float(x[-1])
-    return out
+    if width == 1:
+        return raw[:n]
+    csum = np.concatenate(([0.0], np.cumsum(raw)))
+    smoothed = (csum[width:] - csum[:-width]) / width
+    # a moving average shrinks the spread; scale it back to about sigma
+    scale = sigma / max(float(np.std(smoothed)), 1e-12) if n > 10 * width else 1.0
+    return np.asarray(smoothed[:n] * min(scale, 2.0))
 
 
 def metres_to_deg_lat(metres: float) -> float:

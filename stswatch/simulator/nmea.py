@@ -16,6 +16,7 @@ every six minutes) and go through pyais end to end (`Payload.encode` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from functools import reduce
 from operator import xor
 
@@ -56,105 +57,152 @@ def _armour(rows: Sequence[bytes], n_bits: int) -> tuple[NDArray[np.uint8], int]
     return _ARMOUR[values], fill
 
 
-def class_a_sentences(
+def class_a_payloads(
     mmsi: int,
     accuracy: bool,
     msg_type: Sequence[int],
     status: Sequence[int],
     turn: Sequence[float],
-    speed_tenths: Sequence[int],
+    speed_kn: Sequence[float],
     lon: Sequence[float],
     lat: Sequence[float],
-    course_tenths: Sequence[int],
+    course_deg: Sequence[float],
     heading: Sequence[int],
     second: Sequence[int],
-    channel: Sequence[str],
-) -> list[str]:
-    """Type 1 (or 3) position reports of one vessel, one sentence each.
+) -> list[bytes]:
+    """pyais-packed type 1 (or 3) position reports of one vessel, 168 bits each.
 
-    Speed and course are given in tenths, as transmitted. They are passed to pyais half a
-    tenth above the intended value because pyais truncates (`int()`) after scaling by ten.
     Positional arguments follow the attrs field order of pyais' MessageType1: msg_type,
     repeat, mmsi, status, turn, speed, accuracy, lon, lat, course, heading, second,
     maneuver, spare_1, raim, radio.
     """
-    payloads: list[bytes] = []
-    append = payloads.append
     t1, t3 = MessageType1, MessageType3
     to_bytes = MessageType1.to_bytes
-    for i, kind in enumerate(msg_type):
-        msg = (t3 if kind == 3 else t1)(
-            kind, 0, mmsi, status[i], turn[i], (speed_tenths[i] + 0.5) / 10.0, accuracy,
-            lon[i], lat[i], (course_tenths[i] + 0.5) / 10.0, heading[i], second[i], 0, b"",
-            False, 0,
-        )
-        append(to_bytes(msg)[0])
-    return _single_sentences(payloads, channel)
-
-
-def class_b_sentences(
-    mmsi: int,
-    accuracy: bool,
-    speed_tenths: Sequence[int],
-    lon: Sequence[float],
-    lat: Sequence[float],
-    course_tenths: Sequence[int],
-    heading: Sequence[int],
-    second: Sequence[int],
-    channel: Sequence[str],
-) -> list[str]:
-    """Type 18 reports of a class B "CS" transponder (fields in MessageType18's order:
-    msg_type, repeat, mmsi, reserved_1, speed, accuracy, lon, lat, course, heading, second,
-    reserved_2, cs, display, dsc, band, msg22, assigned, raim, radio)."""
-    payloads: list[bytes] = []
-    append = payloads.append
-    t18 = MessageType18
-    to_bytes = MessageType18.to_bytes
-    for i in range(len(speed_tenths)):
-        msg = t18(
-            18, 0, mmsi, 0, (speed_tenths[i] + 0.5) / 10.0, accuracy, lon[i], lat[i],
-            (course_tenths[i] + 0.5) / 10.0, heading[i], second[i], 0, True, False, True,
-            True, True, False, False, 0,
-        )
-        append(to_bytes(msg)[0])
-    return _single_sentences(payloads, channel)
-
-
-def _single_sentences(payloads: list[bytes], channels: Sequence[str]) -> list[str]:
-    """`!AIVDM,1,1,,A,<payload>,0*hh` for 168-bit payloads, armoured and checked in bulk."""
-    if not payloads:
-        return []
-    chars, fill = _armour(payloads, _POSITION_BITS)
-    body = np.bitwise_xor.reduce(chars, axis=1)
-    head_a = xor_checksum("AIVDM,1,1,,A,") ^ xor_checksum(f",{fill}")
-    head_b = xor_checksum("AIVDM,1,1,,B,") ^ xor_checksum(f",{fill}")
-    channel_b = np.fromiter((c == "B" for c in channels), dtype=bool, count=len(channels))
-    checksums = body ^ np.where(channel_b, head_b, head_a).astype(np.uint8)
-    text = chars.tobytes().decode("ascii")
-    width = chars.shape[1]
     return [
-        f"!AIVDM,1,1,,{ch},{text[i * width : (i + 1) * width]},{fill}*{cs:02X}"
-        for i, (ch, cs) in enumerate(zip(channels, checksums.tolist(), strict=True))
+        to_bytes(
+            (t3 if kind == 3 else t1)(
+                kind, 0, mmsi, st, tu, sp, accuracy, lo, la, co, hd, se, 0, b"", False, 0
+            )
+        )[0]
+        for kind, st, tu, sp, lo, la, co, hd, se in zip(
+            msg_type, status, turn, speed_kn, lon, lat, course_deg, heading, second, strict=True
+        )
     ]
 
 
-def tag_blocks(station: str, receive_s: NDArray[np.int64]) -> list[str]:
-    """NMEA 4.0 tag blocks `\\s:station,c:seconds*hh\\` for receive times (epoch seconds).
+def class_b_payloads(
+    mmsi: int,
+    accuracy: bool,
+    speed_kn: Sequence[float],
+    lon: Sequence[float],
+    lat: Sequence[float],
+    course_deg: Sequence[float],
+    heading: Sequence[int],
+    second: Sequence[int],
+) -> list[bytes]:
+    """pyais-packed type 18 reports of a class B "CS" transponder (fields in MessageType18's
+    order: msg_type, repeat, mmsi, reserved_1, speed, accuracy, lon, lat, course, heading,
+    second, reserved_2, cs, display, dsc, band, msg22, assigned, raim, radio)."""
+    t18 = MessageType18
+    to_bytes = MessageType18.to_bytes
+    return [
+        to_bytes(
+            t18(18, 0, mmsi, 0, sp, accuracy, lo, la, co, hd, se, 0, True, False, True, True,
+                True, False, False, 0)
+        )[0]
+        for sp, lo, la, co, hd, se in zip(speed_kn, lon, lat, course_deg, heading, second,
+                                          strict=True)
+    ]
+
+
+def transmitted_tenths(tenths: NDArray[np.int64]) -> list[float]:
+    """Speeds or courses in tenths as the floats to hand to pyais.
+
+    pyais scales by ten and truncates (`int()`), so each value is passed half a tenth above
+    the intended one, which truncates back to exactly the intended tenth.
+    """
+    return ((tenths + 0.5) / 10.0).tolist()
+
+
+_HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+
+
+def _bytes_column(text: str, n: int) -> NDArray[np.uint8]:
+    return np.broadcast_to(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, len(text)))
+
+
+def _hex_columns(values: NDArray[np.integer]) -> NDArray[np.uint8]:
+    v = values.astype(np.uint8)
+    return np.column_stack([_HEX[v >> 4], _HEX[v & 15]])
+
+
+def sentence_rows(payloads: list[bytes], channels: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """`!AIVDM,1,1,,A,<payload>,0*hh` for 168-bit payloads, as rows of ASCII bytes.
+
+    `channels` is True for radio channel B. Built for whole batches at once: armour,
+    checksum and layout are numpy operations, not per-line Python.
+    """
+    n = len(payloads)
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.uint8)
+    chars, fill = _armour(payloads, _POSITION_BITS)
+    head_a = xor_checksum("AIVDM,1,1,,A,") ^ xor_checksum(f",{fill}")
+    head_b = xor_checksum("AIVDM,1,1,,B,") ^ xor_checksum(f",{fill}")
+    checksums = np.bitwise_xor.reduce(chars, axis=1) ^ np.where(channels, head_b, head_a)
+    channel_col = np.where(channels, ord("B"), ord("A")).astype(np.uint8)[:, None]
+    return np.hstack(
+        [
+            _bytes_column("!AIVDM,1,1,,", n),
+            channel_col,
+            _bytes_column(",", n),
+            chars,
+            _bytes_column(f",{fill}*", n),
+            _hex_columns(checksums),
+        ]
+    )
+
+
+def tag_rows(station: str, receive_s: NDArray[np.int64]) -> NDArray[np.uint8]:
+    """NMEA 4.0 tag blocks `\\s:station,c:seconds*hh\\` as rows of ASCII bytes.
 
     Every time has ten digits (2001-2286, checked when the scenario is read), so the
     checksum is the station part's XOR with the XOR of the digits.
     """
-    head = xor_checksum(f"s:{station},c:")
-    digits = np.zeros(len(receive_s), dtype=np.int64)
+    n = len(receive_s)
     value = receive_s.astype(np.int64)
-    for _ in range(10):
-        digits ^= 48 + value % 10
+    digit_cols = np.empty((n, 10), dtype=np.uint8)
+    for k in range(9, -1, -1):
+        digit_cols[:, k] = 48 + value % 10
         value //= 10
-    checksums = (digits ^ head).tolist()
-    return [
-        f"\\s:{station},c:{t}*{cs:02X}\\"
-        for t, cs in zip(receive_s.tolist(), checksums, strict=True)
-    ]
+    checksums = np.bitwise_xor.reduce(digit_cols, axis=1) ^ xor_checksum(f"s:{station},c:")
+    return np.hstack(
+        [
+            _bytes_column(f"\\s:{station},c:", n),
+            digit_cols,
+            _bytes_column("*", n),
+            _hex_columns(checksums),
+            _bytes_column("\\", n),
+        ]
+    )
+
+
+def rows_to_lines(rows: NDArray[np.uint8]) -> list[str]:
+    """Fixed-width rows of ASCII bytes as strings."""
+    n, width = rows.shape if rows.size else (len(rows), 0)
+    if n == 0:
+        return []
+    text = np.ascontiguousarray(rows).tobytes().decode("ascii")
+    return [text[i : i + width] for i in range(0, n * width, width)]
+
+
+def tag_blocks(station: str, receive_s: NDArray[np.int64]) -> list[str]:
+    return rows_to_lines(tag_rows(station, receive_s))
+
+
+def class_a_sentences(mmsi: int, accuracy: bool, channels: Sequence[str], **columns: Any) -> list[str]:
+    """Type 1/3 sentences (see `class_a_payloads`), for tests and small batches."""
+    payloads = class_a_payloads(mmsi, accuracy, **columns)
+    return rows_to_lines(sentence_rows(payloads, np.array([c == "B" for c in channels])))
 
 
 def tag_block(station: str, receive_s: int) -> str:

@@ -214,7 +214,6 @@ def simulate(
     seed: int | None = None,
     write_csv: bool = False,
     jobs: int | None = None,
-    notes: Sequence[str] = (),
 ) -> SimulationResult:
     """Simulate `scenario` into `out_dir`; the same seed gives byte-identical files."""
     started = time.perf_counter()
@@ -270,6 +269,6 @@ def simulate(
         events=len(world.events),
         corrupt_lines=corrupt,
         seconds=time.perf_counter() - started,
-        notes=tuple(notes),
+        notes=scenario.notes,
         files=tuple(files),
     )

@@ -75,6 +75,8 @@ class Lane:
     flags: tuple[int, ...]
     destinations: tuple[str, str]
     turn_radius_m: float = 2000.0
+    # one-way lanes (traffic separation schemes) are sailed first waypoint to last only
+    one_way: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,8 @@ class Scenario:
     situations: tuple[Situation, ...] = ()
     reception: Reception = field(default_factory=Reception)
     source_dir: Path | None = None
+    # what loading or overriding left out, said once to the user
+    notes: tuple[str, ...] = ()
 
     @property
     def end_s(self) -> float:
@@ -272,8 +276,11 @@ def _port(t: dict[str, Any], where: str) -> Port:
 
 def _lane(t: dict[str, Any], where: str) -> Lane:
     keys = {"name", "waypoints_latlon", "vessels", "speed_kn", "ship_types", "flags",
-            "destinations", "turn_radius_m"}
+            "destinations", "turn_radius_m", "one_way"}
     _check_keys(t, keys, where)
+    one_way = t.get("one_way", False)
+    if not isinstance(one_way, bool):
+        raise ScenarioError(f"{where}.one_way: expected true or false")
     dest = t.get("destinations", ["", ""])
     if not isinstance(dest, list) or len(dest) != 2:
         raise ScenarioError(f"{where}.destinations: expected [towards first, towards last]")
@@ -286,6 +293,7 @@ def _lane(t: dict[str, Any], where: str) -> Lane:
         flags=_ints(_get(t, "flags", where), f"{where}.flags"),
         destinations=(str(dest[0]), str(dest[1])),
         turn_radius_m=_float(t.get("turn_radius_m", 2000.0), f"{where}.turn_radius_m"),
+        one_way=one_way,
     )
 
 
@@ -443,7 +451,8 @@ def load_scenario(name_or_path: str) -> Scenario:
         raise ScenarioError(f"scenario {name_or_path}: missing [scenario] table")
     _check_keys(
         head,
-        {"name", "title", "description", "start", "hours", "seed", "coastlines"},
+        {"name", "title", "description", "start", "hours", "seed", "coastlines",
+         "background_scale"},
         "[scenario]",
     )
     try:
@@ -493,7 +502,39 @@ def load_scenario(name_or_path: str) -> Scenario:
     ids = [s.id for s in scenario.situations]
     if len(set(ids)) != len(ids):
         raise ScenarioError("[[situations]]: ids must be unique")
-    return scenario
+    scale = _float(head.get("background_scale", 1.0), "[scenario].background_scale")
+    if scale <= 0:
+        raise ScenarioError("[scenario].background_scale must be positive")
+    if scale != 1.0:
+        scenario = _scaled_background(scenario, scale)
+    return _fit_situations(scenario)
+
+
+def _fit_situations(scenario: Scenario) -> Scenario:
+    """Leave out situations that do not end a quarter of an hour before the span does."""
+    kept = []
+    notes = list(scenario.notes)
+    for s in scenario.situations:
+        if s.end_h + 0.25 > scenario.hours:
+            notes.append(f"situation {s.id} ends after {scenario.hours:g} h and is left out")
+        else:
+            kept.append(s)
+    return replace(scenario, situations=tuple(kept), notes=tuple(notes))
+
+
+def _scaled_background(scenario: Scenario, scale: float) -> Scenario:
+    """Every background count times `scale`; anchorages grow in area to keep ships apart."""
+    return replace(
+        scenario,
+        lanes=tuple(replace(x, vessels=round(x.vessels * scale)) for x in scenario.lanes),
+        fishing_grounds=tuple(
+            replace(x, vessels=round(x.vessels * scale)) for x in scenario.fishing_grounds
+        ),
+        anchorages=tuple(
+            replace(x, vessels=round(x.vessels * scale), radius_km=x.radius_km * math.sqrt(scale))
+            for x in scenario.anchorages
+        ),
+    )
 
 
 def _scaled_counts(counts: list[int], total: int) -> list[int]:
@@ -511,24 +552,17 @@ def _scaled_counts(counts: list[int], total: int) -> list[int]:
 
 def with_overrides(
     scenario: Scenario, hours: float | None = None, vessels: int | None = None
-) -> tuple[Scenario, list[str]]:
-    """The scenario with another duration or background vessel count, and notes on drops.
+) -> Scenario:
+    """The scenario with another duration or background vessel count.
 
     `vessels` is the number of vessels at sea at any one time: planted situations keep their
     vessels, the background (lanes, fishing grounds, anchorages) is scaled to fill the rest.
-    Situations that no longer fit in a shorter span are left out, and said so.
+    Situations that no longer fit in a shorter span are left out, and `notes` says so.
     """
-    notes: list[str] = []
     if hours is not None:
         if hours <= 0:
             raise ScenarioError("--hours must be positive")
-        kept = []
-        for s in scenario.situations:
-            if s.end_h + 0.25 > hours:
-                notes.append(f"situation {s.id} ends after {hours:g} h and is left out")
-            else:
-                kept.append(s)
-        scenario = replace(scenario, hours=float(hours), situations=tuple(kept))
+        scenario = _fit_situations(replace(scenario, hours=float(hours)))
     if vessels is not None:
         if vessels < 0:
             raise ScenarioError("--vessels must be zero or more")
@@ -543,15 +577,18 @@ def with_overrides(
         n_lanes = len(scenario.lanes)
         n_fish = len(scenario.fishing_grounds)
         lanes = tuple(
-            replace(lane, vessels=c) for lane, c in zip(scenario.lanes, scaled[:n_lanes], strict=True)
+            replace(lane, vessels=c)
+            for lane, c in zip(scenario.lanes, scaled[:n_lanes], strict=True)
         )
         fishing = tuple(
             replace(g, vessels=c)
-            for g, c in zip(scenario.fishing_grounds, scaled[n_lanes : n_lanes + n_fish], strict=True)
+            for g, c in zip(
+                scenario.fishing_grounds, scaled[n_lanes : n_lanes + n_fish], strict=True
+            )
         )
         anchorages = tuple(
-            replace(a, vessels=c)
+            replace(a, vessels=c, radius_km=a.radius_km * math.sqrt(max(1.0, c / max(1, a.vessels))))
             for a, c in zip(scenario.anchorages, scaled[n_lanes + n_fish :], strict=True)
         )
         scenario = replace(scenario, lanes=lanes, fishing_grounds=fishing, anchorages=anchorages)
-    return scenario, notes
+    return scenario

@@ -234,7 +234,9 @@ def _rendezvous(
     else:
         head_off = smooth_noise(rng, n, 10.0, 1200.0, 1.0)
     b_status = STATUS_RESTRICTED if rng.random() < 0.5 else STATUS_UNDER_WAY
-    b_with_a = alongside(a_with_b, along, across, head_off, b_status)
+    b_with_a = alongside(
+        a_with_b, along, across, head_off, b_status, frame_heading_deg=h if apart else None
+    )
 
     cruise = sit.speed_kn
     approach_start = max(scenario.start_s, t0 - 3.0 * 3600.0)

@@ -243,7 +243,7 @@ def plan_lane(
         t = scenario.start_s
         first = True
         while t < scenario.end_s - 600.0:
-            backwards = bool(rng.random() < 0.5)
+            backwards = not lane.one_way and bool(rng.random() < 0.5)
             r = reverse if backwards else route
             speed = float(rng.uniform(*lane.speed_kn))
             start_m = float(rng.uniform(0.0, 0.95)) * r.length_m if first else 0.0
