@@ -257,3 +257,34 @@ def test_broker_with_s3_storage_keeps_messages_across_a_restart(
         assert second.bootstrap_servers == first.bootstrap_servers
         records = read_records(settings, topic_names(settings.kafka).raw)
     assert [line for r in records for line in decode_raw(r.value).lines] == lines
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
+def test_broker_stops_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from streams.services import EmbeddedBroker\n"
+        f"EmbeddedBroker(Path({str(tmp_path)!r}), port={port}).start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=PROJECT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+        owner.kill()  # SIGKILL: no cleanup code runs in the owner
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    return
+            time.sleep(0.1)
+        pytest.fail("the broker outlived the process that started it")
+    finally:
+        owner.kill()
