@@ -14,7 +14,7 @@ it tolerates. The buffer's clock is the median time of the file's latest `CLOCK_
 records, not the newest time seen: MarineCadastre files, for one, scatter single rows from the
 end of the day among those of its first minutes, and such a row must not flush the buffer.
 
-Rejects carry no event time; they leave a file's buffer with the records around them.
+Rejects carry no event time; they are passed on as soon as they are read.
 """
 
 from __future__ import annotations
@@ -232,15 +232,16 @@ def _reordered(
     emitted_s = float("-inf")
     for sequence, item in enumerate(items, 1):
         if type(item) is Reject:
-            # Rejects have no time: they sort with the records read just before them.
-            push(heap, (clock_s, sequence, item))
-        else:
-            time_s: float = item.time_s  # type: ignore[union-attr]
-            push(heap, (time_s, sequence, item))
-            recent.append(time_s)
-            if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
-                clock_s = sorted(recent)[(len(recent) - 1) // 2]
-                release_s = clock_s - reorder_window_s
+            # Rejects have no time and are passed on at once, keyed with the newest time
+            # passed on so far (a file of nothing but rejects must not pile up here).
+            yield (emitted_s, sequence, item)
+            continue
+        time_s: float = item.time_s  # type: ignore[union-attr]
+        push(heap, (time_s, sequence, item))
+        recent.append(time_s)
+        if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
+            clock_s = sorted(recent)[(len(recent) - 1) // 2]
+            release_s = clock_s - reorder_window_s
         while heap and heap[0][0] <= release_s:
             entry = pop(heap)
             if entry[0] < emitted_s:

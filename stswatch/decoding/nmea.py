@@ -265,12 +265,18 @@ class _SourceState:
         self.pghp_time_s: float | None = None
 
 
+# Bounds of the per-decoder caches; each is emptied when full (cheaper than LRU upkeep).
 _MAX_TAG_CACHE = 4096
-# Bound of the decoded-payload cache; it is emptied when full (cheaper than LRU upkeep).
 _MAX_DECODED_CACHE = 50_000
 
 # At most this many multi-part groups wait per source; more means garbage input.
 _MAX_PENDING = 1000
+
+
+def _as_bytes(line: object) -> bytes:
+    if isinstance(line, bytearray | memoryview):
+        return bytes(line)
+    return str(line).encode("utf-8", "backslashreplace")
 
 
 def _line_text(raw: bytes) -> str:
@@ -330,7 +336,7 @@ class NmeaDecoder:
 
         for line in lines:
             line_no += 1
-            raw = line if type(line) is bytes else str(line).encode("utf-8", "backslashreplace")
+            raw = line if type(line) is bytes else _as_bytes(line)
             raw = raw.strip()
             if not raw:
                 skipped["blank"] += 1
