@@ -297,3 +297,7 @@ def _field(row: Sequence[str], index: int | None) -> str | None:
     if index is None or index >= len(row):
         return None
     return row[index].strip() or None
+
+
+# The name stswatch.reference calls.
+load_ports = load_port_index

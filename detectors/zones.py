@@ -32,7 +32,7 @@ import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import shapefile
 import shapely
@@ -72,7 +72,16 @@ class Zone:
     iso_codes: tuple[str, ...] = ()
 
 
-def zone_matches(zone: Zone, selectors: tuple[str, ...]) -> bool:
+class ZoneLike(Protocol):
+    """What `zone_matches` needs of a zone (any object with a Zone's main attributes)."""
+
+    @property
+    def iso(self) -> str: ...
+    @property
+    def mrgid(self) -> int: ...
+
+
+def zone_matches(zone: ZoneLike, selectors: tuple[str, ...]) -> bool:
     """Whether a zone is one of `selectors`: ISO alpha-3 codes or MRGIDs; none means all.
 
     An ISO code matches when it is the zone's sovereign, territory or any other party (so
@@ -81,7 +90,10 @@ def zone_matches(zone: Zone, selectors: tuple[str, ...]) -> bool:
     """
     if not selectors:
         return True
-    codes = {code.upper() for code in (zone.iso, zone.territory_iso, *zone.iso_codes) if code}
+    # Zone has them; a zone-like value from elsewhere may not.
+    territory_iso: str | None = getattr(zone, "territory_iso", None)
+    iso_codes: tuple[str, ...] = getattr(zone, "iso_codes", ())
+    codes = {code.upper() for code in (zone.iso, territory_iso, *iso_codes) if code}
     for selector in selectors:
         text = selector.strip().upper()
         mrgid = _as_int(text)
@@ -157,9 +169,8 @@ class ZoneIndex:
         # The files split polygons at the antimeridian: 180 and -180 are the same meridian.
         return abs(lon) == 180.0 and bool(shapely.intersects_xy(geometry, -lon, lat))
 
-    @staticmethod
-    def matches(zone: Zone, selectors: tuple[str, ...]) -> bool:
-        """See `zone_matches`."""
+    def matches(self, zone: ZoneLike, selectors: tuple[str, ...]) -> bool:
+        """Whether `zone` is one of `selectors` (see `zone_matches`); () selects every zone."""
         return zone_matches(zone, selectors)
 
 
