@@ -211,3 +211,34 @@ def describe(settings: Settings) -> dict[str, dict[str, Any]]:
             values[f.name] = value
         out[section] = values
     return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, Secret):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, frozenset | tuple | list):
+        items = sorted(value) if isinstance(value, frozenset) else list(value)
+        return "[" + ", ".join(_toml_value(v) for v in items) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(settings: Settings) -> str:
+    """The settings as a TOML file that `load` reads back to the same values.
+
+    Secrets are written in clear (this is how a parent process hands settings to a worker it
+    starts): write the result only to files readable by the owner.
+    """
+    lines: list[str] = []
+    for section in _SECTIONS:
+        lines.append(f"[{section}]")
+        values = getattr(settings, section)
+        for f in dataclasses.fields(values):
+            lines.append(f"{f.name} = {_toml_value(getattr(values, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
