@@ -40,6 +40,9 @@ _AVERAGE_EDGE_M: tuple[float, ...] = tuple(
 )
 
 
+_SAFE_M: tuple[float, ...] = tuple(SAFE_EDGE_FRACTION * edge_m for edge_m in _AVERAGE_EDGE_M)
+
+
 def h3_version() -> str:
     """The version of the h3 library in use (its polygon fill is still "experimental")."""
     return str(h3.versions()["python"])
@@ -125,7 +128,8 @@ def neighbour_safe_distance_m(res: int) -> float:
     Any two points at most this far apart are in the same cell or in cells one step apart
     (`grid_disk(cell, 1)`), anywhere on Earth, at resolution `res`.
     """
-    return SAFE_EDGE_FRACTION * average_edge_length_m(res)
+    _check_resolution(res)
+    return _SAFE_M[res]
 
 
 def resolution_for_distance(distance_m: float) -> int:
@@ -136,11 +140,11 @@ def resolution_for_distance(distance_m: float) -> int:
     if not (distance_m >= 0.0) or math.isinf(distance_m):
         raise ValueError(f"distance must be a finite non-negative number, got {distance_m!r}")
     for res in range(MAX_RESOLUTION, -1, -1):
-        if distance_m <= neighbour_safe_distance_m(res):
+        if distance_m <= _SAFE_M[res]:
             return res
     raise ValueError(
         f"distance {distance_m:.0f} m is longer than H3 cells can cover with one ring "
-        f"(at most {neighbour_safe_distance_m(0):.0f} m)"
+        f"(at most {_SAFE_M[0]:.0f} m)"
     )
 
 

@@ -39,6 +39,8 @@ ANCHORAGE = "anchorage"
 
 # Candidate lists of recently queried cells kept ready (encounters cluster in space).
 _CANDIDATE_CACHE_SIZE = 4096
+# Resolutions tried first, finest first: their guaranteed radii are 2.6 km, 18 km, 126 km.
+_LADDER = (6, 4, 2)
 
 IndexArray = npt.NDArray[np.intp]
 
@@ -101,26 +103,46 @@ class PortIndex:
         cells.check_latlng(lat, lon)
         if not (max_distance_m > 0.0) or not self.ports:
             return None
-        candidates = self._candidates_near(lat, lon, max_distance_m)
-        if candidates is None:
+        # Look close first: at a busy anchorage ground the nearest place is a few hundred
+        # metres away, and a small disk holds tens of places instead of thousands. A place
+        # found within a rung's guaranteed radius is the nearest of all; one found farther
+        # still bounds the search that follows.
+        limit_m = max_distance_m
+        for res in _LADDER:
+            rung_m = cells.neighbour_safe_distance_m(res)
+            if rung_m >= limit_m:
+                break
+            found = self._nearest_among(lat, lon, self._candidates_near(lat, lon, res))
+            if found is not None:
+                if found[1] <= rung_m:
+                    return self._match(*found)
+                limit_m = min(limit_m, found[1])
+        if math.isinf(limit_m) or limit_m > cells.neighbour_safe_distance_m(0):
             candidates = np.arange(len(self.ports))
-        if candidates.size == 0:
+        else:
+            candidates = self._candidates_near(lat, lon, cells.resolution_for_distance(limit_m))
+        found = self._nearest_among(lat, lon, candidates)
+        if found is None or found[1] > max_distance_m:
             return None
-        distances_m = self._distances_m(lat, lon, candidates)
-        best = int(np.argmin(distances_m))
-        distance_m = float(distances_m[best])
-        if distance_m > max_distance_m:
-            return None
-        port = self.ports[int(candidates[best])]
+        return self._match(*found)
+
+    def _match(self, i: int, distance_m: float) -> PortMatch:
+        port = self.ports[i]
         return PortMatch(
             port.name, port.country, port.kind, port.lat, port.lon, distance_m, port.locode
         )
 
-    def _candidates_near(self, lat: float, lon: float, radius_m: float) -> IndexArray | None:
-        """The places in the query's cell and its neighbours; None when a scan is needed."""
-        if math.isinf(radius_m) or radius_m > cells.neighbour_safe_distance_m(0):
+    def _nearest_among(
+        self, lat: float, lon: float, candidates: IndexArray
+    ) -> tuple[int, float] | None:
+        if candidates.size == 0:
             return None
-        res = cells.resolution_for_distance(radius_m)
+        distances_m = self._distances_m(lat, lon, candidates)
+        best = int(np.argmin(distances_m))
+        return int(candidates[best]), float(distances_m[best])
+
+    def _candidates_near(self, lat: float, lon: float, res: int) -> IndexArray:
+        """The places in the query's cell and its neighbours at resolution `res`."""
         cell = cells.latlng_to_cell(lat, lon, res)
         key = (res, cell)
         found = self._candidates.get(key)
@@ -129,7 +151,8 @@ class PortIndex:
             return found
         buckets = self._buckets_at(res)
         parts = [buckets[c] for c in cells.grid_disk(cell, 1) if c in buckets]
-        found = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+        # In load order, so that of places at the same distance the first loaded wins.
+        found = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
         self._candidates[key] = found
         if len(self._candidates) > _CANDIDATE_CACHE_SIZE:
             self._candidates.popitem(last=False)
@@ -137,12 +160,20 @@ class PortIndex:
 
     def _buckets_at(self, res: int) -> dict[str, IndexArray]:
         buckets = self._buckets.get(res)
-        if buckets is None:
-            members: dict[str, list[int]] = {}
+        if buckets is not None:
+            return buckets
+        if res < _LADDER[0]:
+            # Coarser buckets come from the finest rung's: one parent per cell, not per place.
+            members: dict[str, list[IndexArray]] = {}
+            for cell, indexes in self._buckets_at(_LADDER[0]).items():
+                members.setdefault(cells.cell_to_parent(cell, res), []).append(indexes)
+            buckets = {c: np.sort(np.concatenate(parts)) for c, parts in members.items()}
+        else:
+            places: dict[str, list[int]] = {}
             for i, port in enumerate(self.ports):
-                members.setdefault(cells.latlng_to_cell(port.lat, port.lon, res), []).append(i)
-            buckets = {c: np.array(m, dtype=np.intp) for c, m in members.items()}
-            self._buckets[res] = buckets
+                places.setdefault(cells.latlng_to_cell(port.lat, port.lon, res), []).append(i)
+            buckets = {c: np.array(m, dtype=np.intp) for c, m in places.items()}
+        self._buckets[res] = buckets
         return buckets
 
     def _distances_m(
