@@ -73,6 +73,12 @@ class RedisSettings:
     key_prefix: str = "stswatch"
     vessel_ttl_s: int = 2 * 24 * 3600
     encounter_ttl_s: int = 7 * 24 * 3600
+    # Recent track per vessel (for the API and the map): at most this many points, one per
+    # track_interval_s of event time at most.
+    track_points: int = 120
+    track_interval_s: float = 120.0
+    # Alert events kept per encounter (its history).
+    alert_history: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +97,62 @@ class StreamSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """`stswatch api`: the status API and the live map."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Empty: no authentication (fine on 127.0.0.1; set one before listening elsewhere).
+    bearer_token: Secret = field(default_factory=lambda: Secret(""))
+    # Browser origins allowed to call the API from other sites; empty: none (CORS closed).
+    cors_origins: tuple[str, ...] = ()
+    # Map background tiles ({z}/{x}/{y}); empty: no tiles, outlines and tracks only.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "(c) OpenStreetMap contributors"
+    map_refresh_s: float = 5.0
+    # Consumer group whose lag /healthz checks; empty: stream.app_id (the workers' group).
+    worker_group_id: str = ""
+    max_worker_lag_messages: int = 10000
+    kafka_timeout_s: float = 3.0
+    # Douglas-Peucker tolerance for the EEZ outlines served to the map, in degrees.
+    eez_simplify_deg: float = 0.01
+    max_results: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """`stswatch alerts webhook`: POST every alert to a URL, commit only after a 2xx."""
+
+    url: str = ""
+    group_id: str = "stswatch-webhook"
+    # Sent as `Authorization: Bearer ...` when set.
+    bearer_token: Secret = field(default_factory=lambda: Secret(""))
+    # When set, each request carries `X-Stswatch-Signature: sha256=<HMAC of the body>`.
+    signing_secret: Secret = field(default_factory=lambda: Secret(""))
+    timeout_s: float = 10.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Prometheus exporters of the workers (the API serves /metrics itself)."""
+
+    host: str = "127.0.0.1"
+    # 0: no exporter. Give each worker on one machine its own port.
+    worker_port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     detection: DetectionParams = field(default_factory=DetectionParams)
     reference: ReferenceData = field(default_factory=ReferenceData)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -105,6 +161,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "kafka": KafkaSettings,
     "redis": RedisSettings,
     "stream": StreamSettings,
+    "api": ApiSettings,
+    "webhook": WebhookSettings,
+    "metrics": MetricsSettings,
 }
 
 
