@@ -208,20 +208,37 @@ def _zone_cells(geometry: BaseGeometry, resolution: int) -> tuple[set[str], set[
     """The cells a zone touches and the cells it holds entirely.
 
     h3's answers are checked, because they describe cells with straight edges in longitude
-    and latitude while a point's cell (`latlng_to_cell`) has great-circle edges:
-    - held cells must pass shapely's `covers` against the cell with its true edges;
+    and latitude while a point's cell (`latlng_to_cell`) has great-circle edges, which bulge
+    past the straight ones by up to a few hundred metres at high latitudes:
     - h3 (4.5) leaves out of `overlap` a cell whose centre lies in a hole of the polygon
-      that is wholly inside the cell, so the cells of every polygon corner are added;
-    - the neighbours of edge cells are tested too, for zone corners that reach only the
-      sliver between a cell's straight and great-circle edges.
+      that is wholly inside the cell, so the cells of every polygon corner are added, and
+      a cell holding a corner of a hole is never taken as held;
+    - a held cell next to an edge cell must pass shapely's `covers` against the cell with its
+      true edges (one whose neighbours are all held cannot bulge out of the zone);
+    - the untouched neighbours of edge cells are tested with `intersects`, for zone corners
+      that reach only the bulge of a cell.
     """
-    full = sorted(cells.shape_to_cells(geometry, resolution, "full"))
-    held = {cell for cell, ok in zip(full, _cell_test(geometry, full, "covers"), strict=True) if ok}
-    touched = cells.shape_to_cells(geometry, resolution, "overlap") | held
-    for lon, lat in shapely.get_coordinates(geometry):
-        touched.add(cells.latlng_to_cell(_clamp(lat, 90.0), _clamp(lon, 180.0), resolution))
-    edge = touched - held
-    nearby = sorted({n for cell in edge for n in cells.grid_disk(cell, 1)} - touched)
+    corners = shapely.get_coordinates(geometry)
+    corner_cells = {
+        cells.latlng_to_cell(_clamp(lat, 90.0), _clamp(lon, 180.0), resolution)
+        for lon, lat in corners
+    }
+    hole_corner_cells = {
+        cells.latlng_to_cell(_clamp(lat, 90.0), _clamp(lon, 180.0), resolution)
+        for polygon in shapely.get_parts(geometry)
+        for ring in getattr(polygon, "interiors", ())
+        for lon, lat in ring.coords
+    }
+    held = cells.shape_to_cells(geometry, resolution, "full") - hole_corner_cells
+    touched = cells.shape_to_cells(geometry, resolution, "overlap") | held | corner_cells
+    near_edge = {n for cell in touched - held for n in cells.grid_disk(cell, 1)}
+    to_check = sorted(held & near_edge)
+    held.difference_update(
+        cell
+        for cell, ok in zip(to_check, _cell_test(geometry, to_check, "covers"), strict=True)
+        if not ok
+    )
+    nearby = sorted(near_edge - touched)
     touched.update(
         cell
         for cell, ok in zip(nearby, _cell_test(geometry, nearby, "intersects"), strict=True)
