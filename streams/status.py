@@ -5,7 +5,12 @@ Keys (prefix `redis.key_prefix`, "stswatch" by default), all with TTLs:
 - `{p}:vessel:{mmsi}` (hash): last position, time, speed, course, H3 cell, identity (name,
   IMO, call sign, flag, type);
 - `{p}:vessel:{mmsi}:encounters` (set): alert ids of the vessel's active encounters;
+- `{p}:vessel:{mmsi}:track` (sorted set, scored by event time): the vessel's recent track,
+  at most `redis.track_points` points `"time_s,lat,lon,sog_kn,cog_deg"`, one per
+  `redis.track_interval_s` of event time at most;
 - `{p}:encounter:{alert_id}` (string): the encounter's latest alert (JSON, schema v1);
+- `{p}:encounter:{alert_id}:history` (sorted set, scored by event time): the encounter's
+  alert events (JSON), at most `redis.alert_history` of them;
 - `{p}:encounters:active` (set): alert ids of all active encounters;
 - `{p}:encounters:closed` (sorted set): alert ids of closed encounters, scored by end time;
 - `{p}:eez:{ISO}:encounters` (set): alert ids of active encounters in that EEZ;
@@ -52,8 +57,14 @@ class StatusKeys:
     def vessel_encounters(self, mmsi: int | str) -> str:
         return f"{self.prefix}:vessel:{mmsi}:encounters"
 
+    def vessel_track(self, mmsi: int | str) -> str:
+        return f"{self.prefix}:vessel:{mmsi}:track"
+
     def encounter(self, alert_id: str) -> str:
         return f"{self.prefix}:encounter:{alert_id}"
+
+    def encounter_history(self, alert_id: str) -> str:
+        return f"{self.prefix}:encounter:{alert_id}:history"
 
     @property
     def active(self) -> str:
@@ -126,6 +137,30 @@ def vessel_fields(position: Position, identity: VesselIdentity | None) -> dict[s
     return {k: str(v) for k, v in fields.items() if v is not None}
 
 
+def _optional(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def track_member(position: Position) -> str:
+    """One track point as a sorted-set member: `"time_s,lat,lon,sog_kn,cog_deg"`."""
+    return (
+        f"{position.time_s:.0f},{position.lat:.5f},{position.lon:.5f},"
+        f"{_optional(position.sog_kn)},{_optional(position.cog_deg)}"
+    )
+
+
+def parse_track_member(member: str) -> dict[str, Any]:
+    """A track point written by `track_member`, as `{time_s, lat, lon, sog_kn, cog_deg}`."""
+    time_s, lat, lon, sog, cog = member.split(",")
+    return {
+        "time_s": float(time_s),
+        "lat": float(lat),
+        "lon": float(lon),
+        "sog_kn": float(sog) if sog else None,
+        "cog_deg": float(cog) if cog else None,
+    }
+
+
 class StatusWriter:
     """Writes vessel and encounter status; keeps what Redis has not yet taken."""
 
@@ -135,22 +170,43 @@ class StatusWriter:
         self.keys = StatusKeys(settings.key_prefix)
         self._vessels: dict[int, dict[str, str]] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
+        # Track points and alert events not yet written, in the order they were noted.
+        self._tracks: dict[int, list[Position]] = {}
+        self._history: dict[str, list[dict[str, Any]]] = {}
+        # Event time of each vessel's last track point, to keep one per track_interval_s.
+        self._track_last_s: dict[int, float] = {}
         self.failures = 0
         self.writes = 0
 
     @property
     def pending(self) -> int:
-        return len(self._vessels) + len(self._alerts)
+        return len(self._vessels) + len(self._alerts) + len(self._tracks) + len(self._history)
 
     def note_vessel(self, position: Position, identity: VesselIdentity | None) -> None:
         """Remember a vessel's newest position (older ones are overwritten in memory)."""
+        self._note_track_point(position)
         held = self._vessels.get(position.mmsi)
         if held is not None and float(held["time_s"]) > position.time_s:
             return
         self._vessels[position.mmsi] = vessel_fields(position, identity)
 
+    def _note_track_point(self, position: Position) -> None:
+        if self.settings.track_points <= 0:
+            return
+        last_s = self._track_last_s.get(position.mmsi)
+        if last_s is not None and position.time_s < last_s + self.settings.track_interval_s:
+            return
+        self._track_last_s[position.mmsi] = position.time_s
+        self._tracks.setdefault(position.mmsi, []).append(position)
+
     def note_alert(self, alert: dict[str, Any]) -> None:
-        """Remember an alert event; the newest event per encounter wins."""
+        """Remember an alert event; the newest event per encounter wins.
+
+        Every event also goes to the encounter's history (a redelivered duplicate is the
+        same JSON, so the sorted set keeps it once).
+        """
+        if self.settings.alert_history > 0:
+            self._history.setdefault(alert["alert_id"], []).append(alert)
         held = self._alerts.get(alert["alert_id"])
         if held is not None and held["event_time"] > alert["event_time"]:
             return
@@ -158,14 +214,18 @@ class StatusWriter:
 
     async def flush(self) -> bool:
         """Write everything pending in one pipeline; keep it for the next try on failure."""
-        if not self._vessels and not self._alerts:
+        if not self._vessels and not self._alerts and not self._tracks and not self._history:
             return True
         vessels, self._vessels = self._vessels, {}
         alerts, self._alerts = self._alerts, {}
+        tracks, self._tracks = self._tracks, {}
+        history, self._history = self._history, {}
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 self._queue_vessels(pipe, vessels)
                 self._queue_alerts(pipe, alerts)
+                self._queue_tracks(pipe, tracks)
+                self._queue_history(pipe, history)
                 await pipe.execute()
         except (redis.RedisError, OSError) as err:
             self.failures += 1
@@ -179,6 +239,12 @@ class StatusWriter:
             self._vessels = vessels
             alerts.update(self._alerts)
             self._alerts = alerts
+            for mmsi, points in self._tracks.items():
+                tracks.setdefault(mmsi, []).extend(points)
+            self._tracks = tracks
+            for alert_id, events in self._history.items():
+                history.setdefault(alert_id, []).extend(events)
+            self._history = history
             return False
         self.writes += len(vessels) + len(alerts)
         return True
@@ -218,6 +284,31 @@ class StatusWriter:
                     pipe.sadd(keys.vessel_encounters(mmsi), alert_id)
                     pipe.expire(keys.vessel_encounters(mmsi), ttl_s)
 
+    def _queue_tracks(self, pipe: Any, tracks: dict[int, list[Position]]) -> None:
+        keep = self.settings.track_points
+        ttl_s = self.settings.vessel_ttl_s
+        for mmsi, points in tracks.items():
+            key = self.keys.vessel_track(mmsi)
+            pipe.zadd(key, {track_member(p): p.time_s for p in points})
+            # Oldest points go first; ranks count from the lowest score.
+            pipe.zremrangebyrank(key, 0, -keep - 1)
+            pipe.expire(key, ttl_s)
+
+    def _queue_history(self, pipe: Any, history: dict[str, list[dict[str, Any]]]) -> None:
+        keep = self.settings.alert_history
+        ttl_s = self.settings.encounter_ttl_s
+        for alert_id, events in history.items():
+            key = self.keys.encounter_history(alert_id)
+            pipe.zadd(
+                key,
+                {
+                    json.dumps(event, separators=(",", ":")): parse_iso_utc(event["event_time"])
+                    for event in events
+                },
+            )
+            pipe.zremrangebyrank(key, 0, -keep - 1)
+            pipe.expire(key, ttl_s)
+
     async def prune_vessels(self, older_than_s: float) -> int:
         """Drop vessels last seen before `older_than_s` from the geo index."""
         keys = self.keys
@@ -228,47 +319,146 @@ class StatusWriter:
                     pipe.zrem(keys.geo, *stale)
                     pipe.zrem(keys.seen, *stale)
                     await pipe.execute()
+            for member in stale:
+                self._track_last_s.pop(int(str(member)), None)
         except (redis.RedisError, OSError) as err:
             log.warning("redis prune failed: %s", err)
             return 0
         return len(stale)
 
 
+def _strs(reply: Any) -> list[str]:
+    """A Redis reply holding strings (the clients decode responses) as a typed list."""
+    return [str(item) for item in reply]
+
+
 class StatusReader:
-    """Lookups for `stswatch status` and the API."""
+    """Lookups for `stswatch status` and the API (a few round trips each, pipelined)."""
 
     def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
         self.client = client
         self.keys = StatusKeys(settings.key_prefix)
 
     def vessel(self, mmsi: int) -> dict[str, Any] | None:
-        fields: dict[str, str] = self.client.hgetall(self.keys.vessel(mmsi))  # type: ignore[assignment]
-        if not fields:
-            return None
-        active = sorted(self.client.smembers(self.keys.vessel_encounters(mmsi)))  # type: ignore[arg-type]
-        status: dict[str, Any] = dict(fields)
-        status["active_encounters"] = [
-            alert for alert in (self.encounter(alert_id) for alert_id in active) if alert
-        ]
-        return status
+        found = self.vessels([mmsi])
+        return found[0] if found else None
+
+    def vessels(self, mmsis: list[int]) -> list[dict[str, Any]]:
+        """Status of each vessel that has one, in the order asked, with active encounters."""
+        if not mmsis:
+            return []
+        with self.client.pipeline(transaction=False) as pipe:
+            for mmsi in mmsis:
+                pipe.hgetall(self.keys.vessel(mmsi))
+                pipe.smembers(self.keys.vessel_encounters(mmsi))
+            replies = pipe.execute()
+        out: list[dict[str, Any]] = []
+        wanted: list[list[str]] = []
+        for index in range(len(mmsis)):
+            fields, active = replies[2 * index], replies[2 * index + 1]
+            if not fields:
+                continue
+            out.append(dict(fields))
+            wanted.append(sorted(active))
+        alerts = self.encounters_by_id([i for ids in wanted for i in ids])
+        by_id = {alert["alert_id"]: alert for alert in alerts}
+        for status, ids in zip(out, wanted, strict=True):
+            status["active_encounters"] = [by_id[i] for i in ids if i in by_id]
+        return out
 
     def encounter(self, alert_id: str) -> dict[str, Any] | None:
         text = self.client.get(self.keys.encounter(alert_id))
         return None if text is None else json.loads(str(text))
 
-    def encounters(self, eez_iso: str | None = None, state: str = "active") -> list[dict[str, Any]]:
+    def encounters_by_id(self, alert_ids: list[str]) -> list[dict[str, Any]]:
+        """The latest alert of each encounter still in Redis, in the order asked (one MGET)."""
+        if not alert_ids:
+            return []
+        texts: Any = self.client.mget([self.keys.encounter(i) for i in alert_ids])
+        return [json.loads(str(text)) for text in texts if text is not None]
+
+    def encounters(
+        self,
+        eez_iso: str | None = None,
+        state: str = "active",
+        *,
+        since_s: float | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Active encounters (optionally of one EEZ), or closed ones, newest end first.
+
+        `since_s` keeps those last seen at or after that event time.
+        """
         if state == "active":
             key = self.keys.eez(eez_iso.upper()) if eez_iso else self.keys.active
-            ids = sorted(self.client.smembers(key))  # type: ignore[arg-type]
-        else:
-            ids = list(self.client.zrevrange(self.keys.closed, 0, 999))  # type: ignore[arg-type]
-        found = [alert for alert in (self.encounter(i) for i in ids) if alert]
-        if eez_iso and state != "active":
-            found = [a for a in found if a.get("eez") and a["eez"]["iso"] == eez_iso.upper()]
-        return found
+            ids = _strs(self.client.smembers(key))
+            found = self.encounters_by_id(sorted(ids))
+            if since_s is not None:
+                found = [a for a in found if parse_iso_utc(a["last_seen"]) >= since_s]
+            return found[:limit]
+        low = "-inf" if since_s is None else since_s
+        if not eez_iso:
+            ids = _strs(
+                self.client.zrevrangebyscore(self.keys.closed, "+inf", low, start=0, num=limit)
+            )
+            return self.encounters_by_id(ids)
+        # Closed encounters are not indexed by EEZ: scan the newest ones in pages.
+        out: list[dict[str, Any]] = []
+        start = 0
+        page = max(limit, 200)
+        while len(out) < limit:
+            ids = _strs(
+                self.client.zrevrangebyscore(self.keys.closed, "+inf", low, start=start, num=page)
+            )
+            if not ids:
+                break
+            start += len(ids)
+            out.extend(
+                a
+                for a in self.encounters_by_id(ids)
+                if a.get("eez") and a["eez"]["iso"] == eez_iso.upper()
+            )
+        return out[:limit]
 
-    def vessels_near(self, lat: float, lon: float, radius_km: float) -> list[dict[str, Any]]:
-        members = self.client.geosearch(
+    def alert_history(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every stored event of one encounter, oldest first, one per `event_id`."""
+        members = _strs(self.client.zrange(self.keys.encounter_history(alert_id), 0, -1))
+        events: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for member in members:
+            event = json.loads(member)
+            if event["event_id"] not in seen:
+                seen.add(event["event_id"])
+                events.append(event)
+        return events
+
+    def track(
+        self, mmsi: int, start_s: float | None = None, end_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The vessel's stored track points between two event times, oldest first."""
+        members = _strs(
+            self.client.zrangebyscore(
+                self.keys.vessel_track(mmsi),
+                "-inf" if start_s is None else start_s,
+                "+inf" if end_s is None else end_s,
+            )
+        )
+        return [parse_track_member(m) for m in members]
+
+    def counts(self) -> dict[str, int]:
+        """How many active and closed encounters and vessels are in the status store."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.scard(self.keys.active)
+            pipe.zcard(self.keys.closed)
+            pipe.zcard(self.keys.seen)
+            active, closed, vessels = pipe.execute()
+        return {"active_encounters": active, "closed_encounters": closed, "vessels": vessels}
+
+    def vessels_near(
+        self, lat: float, lon: float, radius_km: float, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Vessels whose last position is within `radius_km`, nearest first."""
+        members: Any = self.client.geosearch(
             self.keys.geo,
             longitude=lon,
             latitude=lat,
@@ -276,11 +466,10 @@ class StatusReader:
             unit="km",
             withdist=True,
             sort="ASC",
+            count=limit,
         )
-        out = []
-        for member, distance_km in members:  # type: ignore[union-attr]
-            status = self.vessel(int(member))
-            if status is not None:
-                status["distance_km"] = float(distance_km)
-                out.append(status)
+        distances = {int(member): float(km) for member, km in members}
+        out = self.vessels(list(distances))
+        for status in out:
+            status["distance_km"] = distances[int(status["mmsi"])]
         return out
