@@ -7,10 +7,10 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 from detectors import cells
-from detectors.geodesy import destination, haversine_m, initial_bearing_deg
+from detectors.geodesy import destination, haversine_m, initial_bearing_deg, mean_position
 
 
 @st.composite
@@ -195,3 +195,31 @@ def test_shape_to_cells_takes_multipolygons_with_holes() -> None:
     assert cells.latlng_to_cell(1.0, 1.0, 6) not in full
     assert cells.latlng_to_cell(0.25, 0.25, 6) in full
     assert cells.shape_to_cells(Polygon(), 6, "full") == set()
+
+
+def test_cell_polygon_follows_the_great_circle_edges() -> None:
+    """Near a pole, points of a cell (as h3 assigns them) lie outside the polygon of its
+    corners with straight lon/lat edges, but inside `cell_polygon`."""
+    cell = cells.latlng_to_cell(80.0, 10.0, 3)
+    corners = cells.cell_boundary(cell)
+    straight = Polygon([(lon, lat) for lat, lon in corners])
+    curved = cells.cell_polygon(cell)
+    assert curved is not None
+    centre_lat, centre_lon = cells.cell_to_latlng(cell)
+    outside_straight = 0
+    for (lat1, lon1), (lat2, lon2) in zip(corners, corners[1:] + corners[:1], strict=True):
+        # The middle of each edge along the great circle, nudged 20 m towards the centre.
+        lat, lon = mean_position([(lat1, lon1), (lat2, lon2)])
+        lat, lon = destination(lat, lon, initial_bearing_deg(lat, lon, centre_lat, centre_lon), 20)
+        assert cells.latlng_to_cell(lat, lon, 3) == cell
+        assert curved.covers(Point(lon, lat))
+        outside_straight += not straight.covers(Point(lon, lat))
+    assert outside_straight >= 2
+
+
+def test_cell_polygon_is_none_on_the_antimeridian_and_at_the_poles() -> None:
+    assert cells.cell_polygon(cells.latlng_to_cell(-17.0, 180.0, 3)) is None
+    assert cells.cell_polygon(cells.latlng_to_cell(90.0, 0.0, 3)) is None
+    assert cells.cell_polygon(cells.latlng_to_cell(-90.0, 0.0, 3)) is None
+    polygons = cells.cell_polygons([cells.latlng_to_cell(0.0, 0.0, 5), cells.pentagons(5)[0]])
+    assert all(p is not None and p.is_valid for p in polygons)

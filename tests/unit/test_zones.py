@@ -21,6 +21,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box, mapping, shape
 
 from detectors import cells
 from detectors.errors import ReferenceDataError
+from detectors.geodesy import destination, initial_bearing_deg, mean_position
 from detectors.zones import (
     Zone,
     ZoneIndex,
@@ -323,15 +324,35 @@ def test_a_hole_inside_one_cell_around_its_centre(tmp_path: Path) -> None:
     assert cells.latlng_to_cell(lat + 0.2, lon, res) == cell
 
 
-def test_points_close_to_a_parallel_boundary_near_the_pole(tmp_path: Path) -> None:
-    """Cell edges are great circles, zone edges are straight in lon/lat: at 80 degrees the two
-    part by hundreds of metres over a resolution 3 cell; the index must follow the zone."""
-    zone = box(-60.0, 70.0, 60.0, 80.0)
-    index = index_of([(attributes("North", 1), zone)], tmp_path, 3)
-    metres = 1.0 / 111_195.0  # a metre of latitude, in degrees
-    for lon in [x / 10 for x in range(-599, 600, 7)]:
-        assert name_at(index, 80.0 - 30 * metres, lon) == "North", lon
-        assert name_at(index, 80.0 + 30 * metres, lon) is None, lon
+def test_a_zone_border_along_a_cell_edge_near_the_pole(tmp_path: Path) -> None:
+    """Cell edges are great circles, zone edges are straight in lon/lat: at 80 degrees a
+    resolution 3 edge bulges about 500 m north of the straight line between its corners.
+    Two zones meet on that straight line (1 m north of it): the cell's corners are all in
+    the south zone, yet the bulge of the cell is in the north zone."""
+    res = 3
+    cell = cells.latlng_to_cell(80.0, 10.0, res)
+    corners = cells.cell_boundary(cell)
+    edges = list(zip(corners, corners[1:] + corners[:1], strict=True))
+    (lat1, lon1), (lat2, lon2) = max(edges, key=lambda e: e[0][0] + e[1][0])  # northern edge
+    shift = 1.0 / 111_195.0  # a metre of latitude, in degrees
+
+    def along(t: float, dlat: float) -> tuple[float, float]:
+        return lon1 + t * (lon2 - lon1), lat1 + t * (lat2 - lat1) + dlat
+
+    south = Polygon([along(-2, shift), along(3, shift), along(3, -3.0), along(-2, -3.0)])
+    north = Polygon([along(-2, shift), along(3, shift), along(3, 3.0), along(-2, 3.0)])
+    index = index_of(
+        [(attributes("South", 1), south), (attributes("North", 2), north)], tmp_path, res
+    )
+    centre_lat, centre_lon = cells.cell_to_latlng(cell)
+    bulge_lat, bulge_lon = mean_position([(lat1, lon1), (lat2, lon2)])
+    lat, lon = destination(
+        bulge_lat, bulge_lon, initial_bearing_deg(bulge_lat, bulge_lon, centre_lat, centre_lon), 50
+    )
+    assert cells.latlng_to_cell(lat, lon, res) == cell
+    assert north.covers(Point(lon, lat))
+    assert name_at(index, lat, lon) == "North"
+    assert name_at(index, centre_lat, centre_lon) == "South"
 
 
 def test_lookup_rejects_impossible_positions(tmp_path: Path) -> None:
