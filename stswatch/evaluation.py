@@ -84,7 +84,8 @@ class Evaluation:
     @property
     def true_positive_alerts(self) -> tuple[Encounter, ...]:
         return tuple(
-            a for a in self.encounters
+            a
+            for a in self.encounters
             if any(self._event(i).expect_alert for i in self.matches.get(a.alert_id, ()))
         )
 
@@ -167,7 +168,9 @@ def _parse_time(value: Any, where: str) -> float:
         raise AlertFileError(f"{where}: not an ISO 8601 time: {value!r}") from None
 
 
-def collapse_alerts(lines: Iterable[str], source: str = "alerts") -> tuple[list[Encounter], int, int]:
+def collapse_alerts(
+    lines: Iterable[str], source: str = "alerts"
+) -> tuple[list[Encounter], int, int]:
     """Encounters from alert event lines; also the events read and the events ignored."""
     firsts: dict[str, tuple[tuple[int, ...], float, float, int]] = {}
     order: list[str] = []
@@ -207,8 +210,13 @@ def collapse_alerts(lines: Iterable[str], source: str = "alerts") -> tuple[list[
             firsts[alert_id] = (pair, start, end, 1)
             order.append(alert_id)
     encounters = [
-        Encounter(alert_id=i, pair=firsts[i][0], start_s=firsts[i][1], end_s=firsts[i][2],
-                  events=firsts[i][3])
+        Encounter(
+            alert_id=i,
+            pair=firsts[i][0],
+            start_s=firsts[i][1],
+            end_s=firsts[i][2],
+            events=firsts[i][3],
+        )
         for i in order
     ]
     return encounters, read, ignored
@@ -238,7 +246,8 @@ def evaluate(
     for a in encounter_list:
         members = set(a.pair)
         hits = tuple(
-            e.id for e in event_list
+            e.id
+            for e in event_list
             if members <= set(e.mmsis)
             and a.start_s - tolerance_s <= e.end_s
             and a.end_s + tolerance_s >= e.start_s
@@ -308,8 +317,13 @@ def to_json(ev: Evaluation) -> dict[str, Any]:
         ],
         "unmatched_alerts": [_encounter_json(a) for a in ev.unmatched_alerts],
         "missed_events": [
-            {"event_id": e.id, "category": e.category, "mmsis": list(e.mmsis),
-             "start": iso_utc(e.start_s), "end": iso_utc(e.end_s)}
+            {
+                "event_id": e.id,
+                "category": e.category,
+                "mmsis": list(e.mmsis),
+                "start": iso_utc(e.start_s),
+                "end": iso_utc(e.end_s),
+            }
             for e in ev.missed_events
         ],
     }
@@ -320,8 +334,11 @@ def to_text(ev: Evaluation) -> str:
     detected = len(expected) - len(ev.missed_events)
     lines = [
         f"alerts: {len(ev.encounters)} encounters from {ev.alert_events_read} alert events"
-        + (f" ({ev.ignored_alert_events} events of other types ignored)"
-           if ev.ignored_alert_events else ""),
+        + (
+            f" ({ev.ignored_alert_events} events of other types ignored)"
+            if ev.ignored_alert_events
+            else ""
+        ),
         f"truth: {len(ev.events)} events, {len(expected)} expected to alert; "
         f"match tolerance {ev.tolerance_s / 3600.0:g} h",
         f"precision {_fmt(ev.precision)}  ({len(ev.true_positive_alerts)} of "

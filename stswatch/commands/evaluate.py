@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--truth", required=True, metavar="FILE", help="truth.json")
     parser.add_argument("--alerts", required=True, metavar="FILE", help="alerts (JSON Lines)")
     parser.add_argument(
-        "--tolerance-h", type=float, default=DEFAULT_TOLERANCE_S / 3600.0,
+        "--tolerance-h",
+        type=float,
+        default=DEFAULT_TOLERANCE_S / 3600.0,
         help="time tolerance when matching, hours (default: %(default)g)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--csv", action="store_true", help="also write traffic.csv")
     parser.add_argument(
-        "--jobs", type=int, default=default_jobs(),
+        "--jobs",
+        type=int,
+        default=default_jobs(),
         help="worker processes (default: %(default)s); the output does not depend on it",
     )
     parser.set_defaults(func=run)

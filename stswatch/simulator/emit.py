@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +42,19 @@ STATIC_INTERVAL_S = 360.0
 GPS_SIGMA_M = 5.0
 
 
+class CsvRow(NamedTuple):
+    """One MarineCadastre row's vessel-specific values (identity columns come later)."""
+
+    time_s: int
+    mmsi: int
+    lat: float
+    lon: float
+    speed_tenths: int
+    course_tenths: int
+    heading: int
+    status: int
+
+
 @dataclass(slots=True)
 class VesselOutput:
     """The lines one vessel contributes, with the time each reached the collector."""
@@ -48,10 +62,12 @@ class VesselOutput:
     arrival_s: FloatArray
     lines: list[str]
     positions_sent: int = 0
-    csv_rows: list[tuple[object, ...]] = field(default_factory=list)
+    csv_rows: list[CsvRow] = field(default_factory=list)
 
 
-def class_a_interval_s(sog_kn: FloatArray, turning: NDArray[np.bool_], status: NDArray[np.int8]) -> FloatArray:
+def class_a_interval_s(
+    sog_kn: FloatArray, turning: NDArray[np.bool_], status: NDArray[np.int8]
+) -> FloatArray:
     """Reporting interval of a class A transponder for each track sample."""
     interval = np.full(len(sog_kn), 10.0)
     interval[turning & (sog_kn <= 14.0)] = 10.0 / 3.0
@@ -195,8 +211,17 @@ def emit_vessel(plan: VesselPlan, track: Track, ctx: ReceptionContext) -> Vessel
 
     if ident.ais_class == "A":
         payloads = class_a_payloads(
-            ident.mmsi, plan.accuracy, msg_types, status_l, rot_vals, speed_kn, lon_l, lat_l,
-            course_deg, headings, seconds,
+            ident.mmsi,
+            plan.accuracy,
+            msg_types,
+            status_l,
+            rot_vals,
+            speed_kn,
+            lon_l,
+            lat_l,
+            course_deg,
+            headings,
+            seconds,
         )
     else:
         payloads = class_b_payloads(
@@ -224,18 +249,30 @@ def emit_vessel(plan: VesselPlan, track: Track, ctx: ReceptionContext) -> Vessel
         seq = (seq + 1) % 10
         t_static += STATIC_INTERVAL_S + float(rng.uniform(-3.0, 3.0))
 
-    csv_rows = _csv_rows(plan, ctx, times, lat_l, lon_l, speed_tenths, course_tenths, headings,
-                         status_l)
+    csv_rows = _csv_rows(
+        plan, ctx, times, lat_l, lon_l, speed_tenths, course_tenths, headings, status_l
+    )
     arrival, lines = _receive(
-        plan, ctx, rng, times, position_rows, np.asarray(static_time), static_sentences,
-        np.asarray(group_of, dtype=np.int64), np.asarray(part_of, dtype=np.float64),
+        plan,
+        ctx,
+        rng,
+        times,
+        position_rows,
+        np.asarray(static_time),
+        static_sentences,
+        np.asarray(group_of, dtype=np.int64),
+        np.asarray(part_of, dtype=np.float64),
     )
     return VesselOutput(arrival, lines, n, csv_rows)
 
 
 def _eta(rng: np.random.Generator) -> tuple[int, int, int, int]:
-    return (int(rng.integers(1, 13)), int(rng.integers(1, 29)), int(rng.integers(0, 24)),
-            int(rng.choice((0, 30))))
+    return (
+        int(rng.integers(1, 13)),
+        int(rng.integers(1, 29)),
+        int(rng.integers(0, 24)),
+        int(rng.choice((0, 30))),
+    )
 
 
 def _csv_rows(
@@ -248,17 +285,27 @@ def _csv_rows(
     course_tenths: list[int],
     headings: list[int],
     status: list[int],
-) -> list[tuple[object, ...]]:
+) -> list[CsvRow]:
     """MarineCadastre-style rows: the first report of each minute (as their files are)."""
     if not ctx.write_csv:
         return []
     minute = (times // 60.0).astype(np.int64)
     first = np.concatenate(([True], minute[1:] != minute[:-1]))
-    rows: list[tuple[object, ...]] = []
+    rows: list[CsvRow] = []
     silent = _in_gaps(times, plan.gaps)
     for i in np.nonzero(first & ~silent)[0].tolist():
-        rows.append((int(times[i]), plan.identity.mmsi, lat[i], lon[i], speed_tenths[i],
-                     course_tenths[i], headings[i], status[i]))
+        rows.append(
+            CsvRow(
+                int(times[i]),
+                plan.identity.mmsi,
+                lat[i],
+                lon[i],
+                speed_tenths[i],
+                course_tenths[i],
+                headings[i],
+                status[i],
+            )
+        )
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,16 +69,12 @@ def offset(
     return np.asarray(new_lat), np.asarray((new_lon + 180.0) % 360.0 - 180.0)
 
 
-def destination(
-    lat: float, lon: float, bearing: float, distance_m: float
-) -> tuple[float, float]:
+def destination(lat: float, lon: float, bearing: float, distance_m: float) -> tuple[float, float]:
     """The point `distance_m` along a great circle from a start (scalar)."""
     delta = distance_m / EARTH_RADIUS_M
     theta = bearing * _RAD
     phi1 = lat * _RAD
-    sin_phi2 = math.sin(phi1) * math.cos(delta) + math.cos(phi1) * math.sin(delta) * math.cos(
-        theta
-    )
+    sin_phi2 = math.sin(phi1) * math.cos(delta) + math.cos(phi1) * math.sin(delta) * math.cos(theta)
     phi2 = math.asin(max(-1.0, min(1.0, sin_phi2)))
     y = math.sin(theta) * math.sin(delta) * math.cos(phi1)
     x = math.cos(delta) - math.sin(phi1) * sin_phi2
@@ -116,7 +113,9 @@ class Route:
         )
 
     def reversed(self) -> Route:
-        return Route(self.lat[::-1].copy(), self.lon[::-1].copy(), self.length_m - self.distance_m[::-1])
+        return Route(
+            self.lat[::-1].copy(), self.lon[::-1].copy(), self.length_m - self.distance_m[::-1]
+        )
 
 
 def _fillet(
@@ -180,7 +179,7 @@ def make_route(
         )
     points.append(waypoints[-1])
     dense: list[tuple[float, float]] = [points[0]]
-    for (lat1, lon1), (lat2, lon2) in zip(points[:-1], points[1:], strict=True):
+    for (lat1, lon1), (lat2, lon2) in pairwise(points):
         dist = float(haversine_m(lat1, lon1, lat2, lon2))
         n = max(1, math.ceil(dist / max_step_m))
         dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0

@@ -61,18 +61,64 @@ CALL_SIGN_PREFIXES: dict[int, tuple[str, ...]] = {
 }
 
 _ADJECTIVES = (
-    "ATLANTIC", "PACIFIC", "GOLDEN", "OCEAN", "GRAND", "NORDIC", "EASTERN", "SILVER",
-    "ROYAL", "BLUE", "GREAT", "BRIGHT", "STAR", "NEW", "UNITED", "CAPE", "SEA", "CORAL",
+    "ATLANTIC",
+    "PACIFIC",
+    "GOLDEN",
+    "OCEAN",
+    "GRAND",
+    "NORDIC",
+    "EASTERN",
+    "SILVER",
+    "ROYAL",
+    "BLUE",
+    "GREAT",
+    "BRIGHT",
+    "STAR",
+    "NEW",
+    "UNITED",
+    "CAPE",
+    "SEA",
+    "CORAL",
 )
 _NOUNS = (
-    "GLORY", "SPIRIT", "PIONEER", "TRADER", "VOYAGER", "HARMONY", "FORTUNE", "EXPRESS",
-    "WAVE", "HORIZON", "DREAM", "PRIDE", "VENTURE", "PEARL", "EAGLE", "PHOENIX", "LEGEND",
-    "BRIDGE", "ARROW", "DAWN", "ENDEAVOUR", "MERCHANT", "NAVIGATOR", "HOPE",
+    "GLORY",
+    "SPIRIT",
+    "PIONEER",
+    "TRADER",
+    "VOYAGER",
+    "HARMONY",
+    "FORTUNE",
+    "EXPRESS",
+    "WAVE",
+    "HORIZON",
+    "DREAM",
+    "PRIDE",
+    "VENTURE",
+    "PEARL",
+    "EAGLE",
+    "PHOENIX",
+    "LEGEND",
+    "BRIDGE",
+    "ARROW",
+    "DAWN",
+    "ENDEAVOUR",
+    "MERCHANT",
+    "NAVIGATOR",
+    "HOPE",
 )
 _CHINESE_PREFIXES = ("XIN", "HAI", "ZHONG", "HUA", "MIN", "JIN", "YONG", "DA", "HONG", "TAI")
 _CHINESE_WORDS = ("HAI", "YUN", "TONG", "SHUN", "FENG", "XING", "CHANG", "AN", "DA", "HE")
-_CHINESE_FISHING = ("ZHE LING YU", "ZHE DAI YU", "ZHE PU YU", "LU RONG YU", "SU GAN YU",
-                    "MIN SHI YU", "LIAO DAN YU", "LU YAN YU", "ZHE XIANG YU")
+_CHINESE_FISHING = (
+    "ZHE LING YU",
+    "ZHE DAI YU",
+    "ZHE PU YU",
+    "LU RONG YU",
+    "SU GAN YU",
+    "MIN SHI YU",
+    "LIAO DAN YU",
+    "LU YAN YU",
+    "ZHE XIANG YU",
+)
 _KOREAN_WORDS = ("DAEJIN", "SEOHAE", "NAMHAE", "HANBIT", "DONGWON", "SAMHO", "OYANG", "JEJU")
 _SPANISH_FISHING = ("NUEVO", "PLAYA DE", "VIRGEN DEL", "HERMANOS", "MAR DE", "SANTA")
 _SPANISH_WORDS = ("BARBATE", "CARMEN", "ROSARIO", "ALBORAN", "TARIFA", "CONIL", "ESTRECHO")
@@ -101,8 +147,8 @@ class VesselIdentity:
     @property
     def dimensions(self) -> tuple[int, int, int, int]:
         """AIS reference point distances: to bow, to stern, to port, to starboard (metres)."""
-        to_bow = int(round(self.length_m * 0.82))
-        to_port = int(round(self.beam_m * 0.5))
+        to_bow = round(self.length_m * 0.82)
+        to_port = round(self.beam_m * 0.5)
         return (
             min(to_bow, 511),
             min(self.length_m - to_bow, 511),

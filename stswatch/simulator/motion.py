@@ -84,7 +84,10 @@ class Track:
     def window(self, start_s: float, end_s: float) -> Track:
         keep = (self.time_s >= start_s) & (self.time_s <= end_s)
         return Track(
-            self.time_s[keep], self.lat[keep], self.lon[keep], self.heading_deg[keep],
+            self.time_s[keep],
+            self.lat[keep],
+            self.lon[keep],
+            self.heading_deg[keep],
             self.status[keep],
         )
 
@@ -110,7 +113,9 @@ def concat(pieces: list[Track]) -> Track:
     for p in parts[1:]:
         prev_end = out[-1].time_s[-1]
         keep = p.time_s > prev_end
-        out.append(Track(p.time_s[keep], p.lat[keep], p.lon[keep], p.heading_deg[keep], p.status[keep]))
+        out.append(
+            Track(p.time_s[keep], p.lat[keep], p.lon[keep], p.heading_deg[keep], p.status[keep])
+        )
     return Track(
         np.concatenate([p.time_s for p in out]),
         np.concatenate([p.lat for p in out]),
@@ -202,7 +207,9 @@ def at_anchor(
     lie = wind_dir_deg + 180.0 + 70.0 * np.sin(omega * time_s + phase)
     east = swing_radius_m * np.sin(np.radians(lie))
     north = swing_radius_m * np.cos(np.radians(lie))
-    lat, lon = offset(np.full(len(time_s), anchor_lat), np.full(len(time_s), anchor_lon), east, north)
+    lat, lon = offset(
+        np.full(len(time_s), anchor_lat), np.full(len(time_s), anchor_lon), east, north
+    )
     heading = (lie + 180.0) % 360.0  # bow towards the anchor
     return Track(time_s, lat, lon, heading, _status(len(time_s), status))
 
@@ -255,7 +262,9 @@ def straight_route(
     return Route(lats, lons, np.concatenate(([0.0], np.cumsum(steps))))
 
 
-def limit_turn_rate(heading_deg: FloatArray, time_s: FloatArray, max_deg_per_s: float) -> FloatArray:
+def limit_turn_rate(
+    heading_deg: FloatArray, time_s: FloatArray, max_deg_per_s: float
+) -> FloatArray:
     """Headings changed no faster than a ship can turn (applied where pieces meet)."""
     out = np.array(heading_deg, dtype=np.float64)
     dt = np.diff(time_s)

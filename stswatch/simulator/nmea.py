@@ -16,9 +16,9 @@ every six minutes) and go through pyais end to end (`Payload.encode` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from functools import reduce
 from operator import xor
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,9 +78,10 @@ def class_a_payloads(
     """
     t1, t3 = MessageType1, MessageType3
     to_bytes = MessageType1.to_bytes
+    # pyais' attrs classes take every field positionally; its type stubs do not say so
     return [
         to_bytes(
-            (t3 if kind == 3 else t1)(
+            (t3 if kind == 3 else t1)(  # type: ignore[call-arg]
                 kind, 0, mmsi, st, tu, sp, accuracy, lo, la, co, hd, se, 0, b"", False, 0
             )
         )[0]
@@ -107,11 +108,32 @@ def class_b_payloads(
     to_bytes = MessageType18.to_bytes
     return [
         to_bytes(
-            t18(18, 0, mmsi, 0, sp, accuracy, lo, la, co, hd, se, 0, True, False, True, True,
-                True, False, False, 0)
+            t18(  # type: ignore[call-arg]
+                18,
+                0,
+                mmsi,
+                0,
+                sp,
+                accuracy,
+                lo,
+                la,
+                co,
+                hd,
+                se,
+                0,
+                True,
+                False,
+                True,
+                True,
+                True,
+                False,
+                False,
+                0,
+            )
         )[0]
-        for sp, lo, la, co, hd, se in zip(speed_kn, lon, lat, course_deg, heading, second,
-                                          strict=True)
+        for sp, lo, la, co, hd, se in zip(
+            speed_kn, lon, lat, course_deg, heading, second, strict=True
+        )
     ]
 
 
@@ -121,7 +143,8 @@ def transmitted_tenths(tenths: NDArray[np.int64]) -> list[float]:
     pyais scales by ten and truncates (`int()`), so each value is passed half a tenth above
     the intended one, which truncates back to exactly the intended tenth.
     """
-    return ((tenths + 0.5) / 10.0).tolist()
+    values: list[float] = ((tenths + 0.5) / 10.0).tolist()
+    return values
 
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
@@ -199,7 +222,9 @@ def tag_blocks(station: str, receive_s: NDArray[np.int64]) -> list[str]:
     return rows_to_lines(tag_rows(station, receive_s))
 
 
-def class_a_sentences(mmsi: int, accuracy: bool, channels: Sequence[str], **columns: Any) -> list[str]:
+def class_a_sentences(
+    mmsi: int, accuracy: bool, channels: Sequence[str], **columns: Any
+) -> list[str]:
     """Type 1/3 sentences (see `class_a_payloads`), for tests and small batches."""
     payloads = class_a_payloads(mmsi, accuracy, **columns)
     return rows_to_lines(sentence_rows(payloads, np.array([c == "B" for c in channels])))
@@ -219,21 +244,39 @@ class StaticMessages:
             month, day, hour, minute = eta
             self._messages = [
                 MessageType5.create(
-                    mmsi=identity.mmsi, ais_version=2, imo=identity.imo,
-                    callsign=identity.call_sign, shipname=identity.name,
-                    ship_type=identity.ship_type, to_bow=to_bow, to_stern=to_stern,
-                    to_port=to_port, to_starboard=to_starboard, epfd=1, month=month, day=day,
-                    hour=hour, minute=minute, draught=identity.draught_m,
-                    destination=identity.destination, dte=False,
+                    mmsi=identity.mmsi,
+                    ais_version=2,
+                    imo=identity.imo,
+                    callsign=identity.call_sign,
+                    shipname=identity.name,
+                    ship_type=identity.ship_type,
+                    to_bow=to_bow,
+                    to_stern=to_stern,
+                    to_port=to_port,
+                    to_starboard=to_starboard,
+                    epfd=1,
+                    month=month,
+                    day=day,
+                    hour=hour,
+                    minute=minute,
+                    draught=identity.draught_m,
+                    destination=identity.destination,
+                    dte=False,
                 )
             ]
         else:
             self._messages = [
                 MessageType24PartA.create(mmsi=identity.mmsi, partno=0, shipname=identity.name),
                 MessageType24PartB.create(
-                    mmsi=identity.mmsi, partno=1, ship_type=identity.ship_type,
-                    vendorid="SRT", callsign=identity.call_sign, to_bow=to_bow,
-                    to_stern=to_stern, to_port=to_port, to_starboard=to_starboard,
+                    mmsi=identity.mmsi,
+                    partno=1,
+                    ship_type=identity.ship_type,
+                    vendorid="SRT",
+                    callsign=identity.call_sign,
+                    to_bow=to_bow,
+                    to_stern=to_stern,
+                    to_port=to_port,
+                    to_starboard=to_starboard,
                 ),
             ]
         # pyais' own armouring, once per message; sentences per channel and sequence id

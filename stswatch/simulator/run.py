@@ -27,12 +27,13 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .emit import ReceptionContext, emit_vessel
+from .emit import CsvRow, ReceptionContext, emit_vessel
 from .scenario import Scenario
 from .traffic import VesselPlan, build_track
 from .truth import truth_document
@@ -73,13 +74,13 @@ class _ChunkResult:
     arrival_s: np.ndarray
     lines: list[str]
     positions: int
-    csv_rows: list[tuple[object, ...]]
+    csv_rows: list[CsvRow]
 
 
 def _run_chunk(plans: Sequence[VesselPlan], ctx: ReceptionContext) -> _ChunkResult:
     arrivals: list[np.ndarray] = []
     lines: list[str] = []
-    rows: list[tuple[object, ...]] = []
+    rows: list[CsvRow] = []
     positions = 0
     for plan in plans:
         out = emit_vessel(plan, build_track(plan), ctx)
@@ -186,22 +187,36 @@ def _write_ports(scenario: Scenario, path: Path) -> None:
             writer.writerow([port.name, f"{port.lat:.5f}", f"{port.lon:.5f}", port.country])
 
 
-def _write_csv(world: World, rows: list[tuple[object, ...]], path: Path) -> None:
+def _write_csv(world: World, rows: list[CsvRow], path: Path) -> None:
     by_mmsi = {p.identity.mmsi: p.identity for p in world.plans}
-    rows.sort(key=lambda r: (r[0], r[1]))
+    rows.sort(key=lambda r: (r.time_s, r.mmsi))
     with path.open("w", newline="", encoding="utf-8") as handle:
         handle.write(MARINECADASTRE_HEADER + "\n")
         writer = csv.writer(handle, lineterminator="\n")
-        for t, mmsi, lat, lon, speed10, course10, heading, status in rows:
-            ident = by_mmsi[int(mmsi)]  # type: ignore[call-overload]
-            stamp = datetime.fromtimestamp(int(t), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[call-overload]
-            writer.writerow([
-                mmsi, stamp, f"{lat:.5f}", f"{lon:.5f}", f"{int(speed10) / 10:.1f}",  # type: ignore[call-overload]
-                f"{int(course10) / 10:.1f}", heading, ident.name,  # type: ignore[call-overload]
-                f"IMO{ident.imo}" if ident.imo else "", ident.call_sign, ident.ship_type,
-                status, ident.length_m, ident.beam_m, f"{ident.draught_m:.1f}", "",
-                ident.ais_class,
-            ])
+        for row in rows:
+            ident = by_mmsi[row.mmsi]
+            stamp = datetime.fromtimestamp(row.time_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            writer.writerow(
+                [
+                    row.mmsi,
+                    stamp,
+                    f"{row.lat:.5f}",
+                    f"{row.lon:.5f}",
+                    f"{row.speed_tenths / 10:.1f}",
+                    f"{row.course_tenths / 10:.1f}",
+                    row.heading,
+                    ident.name,
+                    f"IMO{ident.imo}" if ident.imo else "",
+                    ident.call_sign,
+                    ident.ship_type,
+                    row.status,
+                    ident.length_m,
+                    ident.beam_m,
+                    f"{ident.draught_m:.1f}",
+                    "",
+                    ident.ais_class,
+                ]
+            )
 
 
 def default_jobs() -> int:
@@ -230,7 +245,7 @@ def simulate(
     else:
         n_chunks = min(len(plans), jobs * 6)
         bounds = np.linspace(0, len(plans), n_chunks + 1).astype(int).tolist()
-        chunks = [plans[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        chunks = [plans[a:b] for a, b in pairwise(bounds)]
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             results = list(pool.map(_run_chunk, chunks, [ctx] * len(chunks)))
@@ -241,7 +256,9 @@ def simulate(
         lines.extend(r.lines)
     order = np.argsort(arrival, kind="stable")
     lines = [lines[i] for i in order.tolist()]
-    corrupt = _corrupt(lines, scenario.reception.corrupt_share, np.random.default_rng([run_seed, 8]))
+    corrupt = _corrupt(
+        lines, scenario.reception.corrupt_share, np.random.default_rng([run_seed, 8])
+    )
 
     (out / "traffic.nmea").write_text("\n".join(lines) + ("\n" if lines else ""), encoding="ascii")
     truth = truth_document(
@@ -254,7 +271,7 @@ def simulate(
     _write_ports(scenario, out / "ports.csv")
     files = ["traffic.nmea", "truth.json", "zones.geojson", "ports.csv"]
     if write_csv:
-        rows: list[tuple[object, ...]] = []
+        rows: list[CsvRow] = []
         for r in results:
             rows.extend(r.csv_rows)
         _write_csv(world, rows, out / "traffic.csv")

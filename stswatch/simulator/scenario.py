@@ -250,8 +250,16 @@ def _count(value: Any, where: str) -> int:
 
 
 def _zone(t: dict[str, Any], where: str) -> Zone:
-    keys = {"geoname", "sovereign", "iso_sov", "territory", "iso_ter", "mrgid", "pol_type",
-            "polygon_latlon"}
+    keys = {
+        "geoname",
+        "sovereign",
+        "iso_sov",
+        "territory",
+        "iso_ter",
+        "mrgid",
+        "pol_type",
+        "polygon_latlon",
+    }
     _check_keys(t, keys, where)
     return Zone(
         geoname=str(_get(t, "geoname", where)),
@@ -275,8 +283,17 @@ def _port(t: dict[str, Any], where: str) -> Port:
 
 
 def _lane(t: dict[str, Any], where: str) -> Lane:
-    keys = {"name", "waypoints_latlon", "vessels", "speed_kn", "ship_types", "flags",
-            "destinations", "turn_radius_m", "one_way"}
+    keys = {
+        "name",
+        "waypoints_latlon",
+        "vessels",
+        "speed_kn",
+        "ship_types",
+        "flags",
+        "destinations",
+        "turn_radius_m",
+        "one_way",
+    }
     _check_keys(t, keys, where)
     one_way = t.get("one_way", False)
     if not isinstance(one_way, bool):
@@ -312,8 +329,17 @@ def _fishing(t: dict[str, Any], where: str) -> FishingGround:
 
 
 def _anchorage(t: dict[str, Any], where: str) -> Anchorage:
-    keys = {"name", "center_latlon", "radius_km", "vessels", "ship_types", "flags",
-            "arriving_share", "approach_bearing_deg", "destination"}
+    keys = {
+        "name",
+        "center_latlon",
+        "radius_km",
+        "vessels",
+        "ship_types",
+        "flags",
+        "arriving_share",
+        "approach_bearing_deg",
+        "destination",
+    }
     _check_keys(t, keys, where)
     return Anchorage(
         name=str(_get(t, "name", where)),
@@ -329,9 +355,22 @@ def _anchorage(t: dict[str, Any], where: str) -> Anchorage:
 
 
 def _situation(t: dict[str, Any], where: str) -> Situation:
-    keys = {"id", "category", "position_latlon", "start_h", "duration_h", "heading_deg",
-            "separation_m", "ship_types", "flags", "speed_kn", "gap_minutes", "gap_vessels",
-            "expect_alert", "description"}
+    keys = {
+        "id",
+        "category",
+        "position_latlon",
+        "start_h",
+        "duration_h",
+        "heading_deg",
+        "separation_m",
+        "ship_types",
+        "flags",
+        "speed_kn",
+        "gap_minutes",
+        "gap_vessels",
+        "expect_alert",
+        "description",
+    }
     _check_keys(t, keys, where)
     category = str(_get(t, "category", where))
     if category not in CATEGORY_EXPECT_ALERT:
@@ -394,8 +433,17 @@ def _reception(t: dict[str, Any], where: str) -> Reception:
     )
 
 
-_TOP_KEYS = {"extends", "scenario", "reception", "zones", "ports", "lanes", "fishing_grounds",
-             "anchorages", "situations"}
+_TOP_KEYS = {
+    "extends",
+    "scenario",
+    "reception",
+    "zones",
+    "ports",
+    "lanes",
+    "fishing_grounds",
+    "anchorages",
+    "situations",
+}
 
 
 def _read_toml_text(text: str, where: str) -> dict[str, Any]:
@@ -451,8 +499,16 @@ def load_scenario(name_or_path: str) -> Scenario:
         raise ScenarioError(f"scenario {name_or_path}: missing [scenario] table")
     _check_keys(
         head,
-        {"name", "title", "description", "start", "hours", "seed", "coastlines",
-         "background_scale"},
+        {
+            "name",
+            "title",
+            "description",
+            "start",
+            "hours",
+            "seed",
+            "coastlines",
+            "background_scale",
+        },
         "[scenario]",
     )
     try:
@@ -587,7 +643,9 @@ def with_overrides(
             )
         )
         anchorages = tuple(
-            replace(a, vessels=c, radius_km=a.radius_km * math.sqrt(max(1.0, c / max(1, a.vessels))))
+            replace(
+                a, vessels=c, radius_km=a.radius_km * math.sqrt(max(1.0, c / max(1, a.vessels)))
+            )
             for a, c in zip(scenario.anchorages, scaled[n_lanes + n_fish :], strict=True)
         )
         scenario = replace(scenario, lanes=lanes, fishing_grounds=fishing, anchorages=anchorages)

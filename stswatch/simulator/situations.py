@@ -7,7 +7,7 @@ pieces meet.
 
 - `sts`, `sts_reception_gap`, `high_seas_sts`, `short_meeting`, `tug_alongside`,
   `loiter_apart`: one ship arrives and drifts with the current; the other comes up from
-  astern on one side and keeps station `separation_m` abeam (60 m for hulls alongside with
+  its quarter on one side and keeps station `separation_m` abeam (60 m for hulls alongside with
   fenders, 2.5 km for ships merely waiting near each other), then peels away.
 - `pair_trawlers`: two trawlers tow one net between them, a couple of hundred metres
   apart, at 3-4 knots.
@@ -74,9 +74,7 @@ def _check_sea(land: LandMask, track: Track, what: str) -> None:
     bad = land.land_points(track.lat, track.lon)
     if bad.any():
         i = int(np.nonzero(bad)[0][0])
-        raise ScenarioError(
-            f"{what} runs over land near [{track.lat[i]:.3f}, {track.lon[i]:.3f}]"
-        )
+        raise ScenarioError(f"{what} runs over land near [{track.lat[i]:.3f}, {track.lon[i]:.3f}]")
 
 
 def _approach_over_sea(
@@ -94,8 +92,14 @@ def _approach_over_sea(
     """An approach from the preferred direction, or the nearest one that stays at sea."""
     for delta in (0, 25, -25, 50, -50, 75, -75, 100, -100, 130, -130, 160, -160, 180):
         piece = approach_piece(
-            end_lat, end_lon, arrive_s, (from_bearing + delta) % 360.0, cruise_kn, final_kn,
-            decel_s, start_s,
+            end_lat,
+            end_lon,
+            arrive_s,
+            (from_bearing + delta) % 360.0,
+            cruise_kn,
+            final_kn,
+            decel_s,
+            start_s,
         )
         if not land.land_points(piece.lat, piece.lon).any():
             return piece
@@ -112,10 +116,11 @@ def _departure_over_sea(
     from_kn: float,
     cruise_kn: float,
     what: str,
+    accel_s: float = 1200.0,
 ) -> Track:
     for delta in (0, 25, -25, 50, -50, 75, -75, 100, -100, 130, -130, 160, -160, 180):
         piece = departure_piece(
-            lat, lon, start_s, end_s, (bearing + delta) % 360.0, from_kn, cruise_kn, 1200.0
+            lat, lon, start_s, end_s, (bearing + delta) % 360.0, from_kn, cruise_kn, accel_s
         )
         if not len(piece) or not land.land_points(piece.lat, piece.lon).any():
             return piece
@@ -140,7 +145,10 @@ def _measure(
     lb, lob = b.position_at(times)
     d = haversine_m(la, lo, lb, lob)
     centre = mean_position(
-        [(float(x), float(y)) for x, y in zip(la[:: max(1, len(la) // 50)], lo[:: max(1, len(lo) // 50)], strict=True)]
+        [
+            (float(x), float(y))
+            for x, y in zip(la[:: max(1, len(la) // 50)], lo[:: max(1, len(lo) // 50)], strict=True)
+        ]
     )
     speeds = []
     for t in (wa, wb):
@@ -210,7 +218,10 @@ def _rendezvous(
     # the first ship drifts with a steady current plus the tide
     t_drift = grid(t0, t_a_end)
     east, north = tidal_current(
-        t_drift, float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.0, 360.0)), 0.25,
+        t_drift,
+        float(rng.uniform(0.1, 0.3)),
+        float(rng.uniform(0.0, 360.0)),
+        0.25,
         float(rng.uniform(0.0, 2.0 * math.pi)),
     )
     heading_a = h + smooth_noise(rng, len(t_drift), 10.0, 1200.0, 3.0)
@@ -241,30 +252,59 @@ def _rendezvous(
     cruise = sit.speed_kn
     approach_start = max(scenario.start_s, t0 - 3.0 * 3600.0)
     a_in = _approach_over_sea(
-        land, lat0, lon0, t0, (h + 180.0) % 360.0, cruise, 0.8, 1500.0, approach_start,
+        land,
+        lat0,
+        lon0,
+        t0,
+        (h + 180.0) % 360.0,
+        cruise,
+        0.8,
+        1500.0,
+        approach_start,
         f"{what} (first ship)",
     )
     b_in = _approach_over_sea(
-        land, float(b_with_a.lat[0]), float(b_with_a.lon[0]), t0,
-        (h + 180.0 + side * 50.0) % 360.0, cruise * 0.9, 0.8, 1200.0, approach_start,
+        land,
+        float(b_with_a.lat[0]),
+        float(b_with_a.lon[0]),
+        t0,
+        (h + 180.0 + side * 70.0) % 360.0,
+        cruise * 0.9,
+        0.8,
+        1200.0,
+        approach_start,
         f"{what} (second ship)",
     )
     pieces_a = [a_in, a_drift]
     if t_a_end < end:
         pieces_a.append(
             _departure_over_sea(
-                land, float(a_drift.lat[-1]), float(a_drift.lon[-1]), t_a_end,
-                min(end, t_a_end + 3.0 * 3600.0), (h - side * 20.0) % 360.0, 0.5, cruise,
+                land,
+                float(a_drift.lat[-1]),
+                float(a_drift.lon[-1]),
+                t_a_end,
+                min(end, t_a_end + 3.0 * 3600.0),
+                (h - side * 20.0) % 360.0,
+                0.5,
+                cruise,
                 f"{what} (first ship leaving)",
+                accel_s=900.0,
             )
         )
     pieces_b = [b_in, b_with_a]
     if t1 < end:
         pieces_b.append(
             _departure_over_sea(
-                land, float(b_with_a.lat[-1]), float(b_with_a.lon[-1]), t1,
-                min(end, t1 + 3.0 * 3600.0), (h + side * 35.0) % 360.0, 0.5, cruise,
+                land,
+                float(b_with_a.lat[-1]),
+                float(b_with_a.lon[-1]),
+                t1,
+                min(end, t1 + 3.0 * 3600.0),
+                (h + side * 35.0) % 360.0,
+                0.5,
+                cruise,
                 f"{what} (second ship leaving)",
+                accel_s=600.0,
             )
         )
     track_a = _smooth_headings(concat(pieces_a))
@@ -325,35 +365,79 @@ def _pair_trawlers(
             nxt = destination(points[-1][0], points[-1][1], heading, leg)
         points.append(nxt)
         total += leg
-        heading = (heading + float(rng.choice((-1.0, 1.0))) * float(rng.uniform(20.0, 60.0))) % 360.0
+        heading = (
+            heading + float(rng.choice((-1.0, 1.0))) * float(rng.uniform(20.0, 60.0))
+        ) % 360.0
     route = make_route(points, turn_radius_m=1200.0, max_step_m=500.0)
     t = grid(t0, t1)
     speed = trawl_kn + smooth_noise(rng, len(t), 10.0, 900.0, 0.1)
     lead, _ = along_route(route, t, speed, 0.0, STATUS_FISHING, float(rng.normal(0, 2.0)))
     side = 1.0 if rng.random() < 0.5 else -1.0
-    across = side * np.clip(sit.separation_m + smooth_noise(rng, len(t), 10.0, 900.0, 15.0),
-                            0.75 * sit.separation_m, 1.25 * sit.separation_m)
+    across = side * np.clip(
+        sit.separation_m + smooth_noise(rng, len(t), 10.0, 900.0, 15.0),
+        0.75 * sit.separation_m,
+        1.25 * sit.separation_m,
+    )
     along = smooth_noise(rng, len(t), 10.0, 900.0, 15.0)
     follow = alongside(lead, along, across, 0.0, STATUS_FISHING)
 
     start = max(scenario.start_s, t0 - 2.0 * 3600.0)
     h0 = float(lead.heading_deg[0])
-    lead_in = _approach_over_sea(land, float(lead.lat[0]), float(lead.lon[0]), t0,
-                                 (h0 + 180.0 - side * 30.0) % 360.0, 9.0, trawl_kn, 900.0,
-                                 start, what)
-    follow_in = _approach_over_sea(land, float(follow.lat[0]), float(follow.lon[0]), t0,
-                                   (h0 + 180.0 + side * 30.0) % 360.0, 9.0, trawl_kn, 900.0,
-                                   start, what)
+    lead_in = _approach_over_sea(
+        land,
+        float(lead.lat[0]),
+        float(lead.lon[0]),
+        t0,
+        (h0 + 180.0 - side * 30.0) % 360.0,
+        9.0,
+        trawl_kn,
+        900.0,
+        start,
+        what,
+    )
+    follow_in = _approach_over_sea(
+        land,
+        float(follow.lat[0]),
+        float(follow.lon[0]),
+        t0,
+        (h0 + 180.0 + side * 30.0) % 360.0,
+        9.0,
+        trawl_kn,
+        900.0,
+        start,
+        what,
+    )
     pieces_a = [lead_in, lead]
     pieces_b = [follow_in, follow]
     if t1 < end:
         h1 = float(lead.heading_deg[-1])
         stop = min(end, t1 + 2.0 * 3600.0)
-        pieces_a.append(_departure_over_sea(land, float(lead.lat[-1]), float(lead.lon[-1]), t1,
-                                            stop, (h1 - side * 30.0) % 360.0, trawl_kn, 9.0, what))
-        pieces_b.append(_departure_over_sea(land, float(follow.lat[-1]), float(follow.lon[-1]),
-                                            t1, stop, (h1 + side * 30.0) % 360.0, trawl_kn, 9.0,
-                                            what))
+        pieces_a.append(
+            _departure_over_sea(
+                land,
+                float(lead.lat[-1]),
+                float(lead.lon[-1]),
+                t1,
+                stop,
+                (h1 - side * 30.0) % 360.0,
+                trawl_kn,
+                9.0,
+                what,
+            )
+        )
+        pieces_b.append(
+            _departure_over_sea(
+                land,
+                float(follow.lat[-1]),
+                float(follow.lon[-1]),
+                t1,
+                stop,
+                (h1 + side * 30.0) % 360.0,
+                trawl_kn,
+                9.0,
+                what,
+            )
+        )
     track_a = _smooth_headings(concat(pieces_a))
     track_b = _smooth_headings(concat(pieces_b))
     _check_sea(land, track_a, what)
@@ -387,7 +471,6 @@ def _passing(
             clat, clon = destination(lat0, lon0, (h + 90.0) % 360.0, sit.separation_m)
         mps = kn * 1852.0 / 3600.0
         start_lat, start_lon = destination(clat, clon, (heading + 180.0) % 360.0, mps * (tc - t0))
-        t = grid(t0, t1)
         piece = departure_piece(start_lat, start_lon, t0, t1, heading, kn, kn, 1.0)
         _check_sea(land, piece, what)
         tracks.append(piece)
@@ -427,15 +510,34 @@ def _anchored(
         t = grid(arrive, min(end, leave))
         riding = at_anchor(alat, alon, t, radius, wind, phase, STATUS_AT_ANCHOR)
         pieces = [
-            _approach_over_sea(land, float(riding.lat[0]), float(riding.lon[0]), arrive,
-                               sea_bearing, 9.0, 0.0, 1800.0,
-                               max(scenario.start_s, arrive - 2.0 * 3600.0), what),
+            _approach_over_sea(
+                land,
+                float(riding.lat[0]),
+                float(riding.lon[0]),
+                arrive,
+                sea_bearing,
+                9.0,
+                0.0,
+                1800.0,
+                max(scenario.start_s, arrive - 2.0 * 3600.0),
+                what,
+            ),
             riding,
         ]
         if leave < end:
-            pieces.append(_departure_over_sea(land, float(riding.lat[-1]), float(riding.lon[-1]),
-                                              leave, min(end, leave + 2.0 * 3600.0),
-                                              sea_bearing, 0.0, 10.0, what))
+            pieces.append(
+                _departure_over_sea(
+                    land,
+                    float(riding.lat[-1]),
+                    float(riding.lon[-1]),
+                    leave,
+                    min(end, leave + 2.0 * 3600.0),
+                    sea_bearing,
+                    0.0,
+                    10.0,
+                    what,
+                )
+            )
         track = _smooth_headings(concat(pieces))
         _check_sea(land, track, what)
         vessels.append(track)

@@ -126,17 +126,30 @@ def _anchor_track(plan: AnchorPlan, rng: np.random.Generator) -> Track:
     if plan.arrive_s is None:
         t = grid(plan.start_s, plan.end_s)
         return at_anchor(
-            plan.anchor_lat, plan.anchor_lon, t, plan.swing_radius_m, plan.wind_dir_deg,
+            plan.anchor_lat,
+            plan.anchor_lon,
+            t,
+            plan.swing_radius_m,
+            plan.wind_dir_deg,
             plan.tide_phase,
         )
     t_anchor = grid(plan.arrive_s, plan.end_s)
     anchored = at_anchor(
-        plan.anchor_lat, plan.anchor_lon, t_anchor, plan.swing_radius_m, plan.wind_dir_deg,
+        plan.anchor_lat,
+        plan.anchor_lon,
+        t_anchor,
+        plan.swing_radius_m,
+        plan.wind_dir_deg,
         plan.tide_phase,
     )
     approach = approach_piece(
-        float(anchored.lat[0]), float(anchored.lon[0]), plan.arrive_s,
-        plan.approach_bearing_deg, cruise_kn=9.0, final_kn=0.0, decel_s=1800.0,
+        float(anchored.lat[0]),
+        float(anchored.lon[0]),
+        plan.arrive_s,
+        plan.approach_bearing_deg,
+        cruise_kn=9.0,
+        final_kn=0.0,
+        decel_s=1800.0,
         start_s=plan.start_s,
     )
     return concat([approach, anchored])
