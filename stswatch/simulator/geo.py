@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.geodesy import EARTH_RADIUS_M
+from detectors.geodesy import haversine_m as scalar_haversine_m
 
 FloatArray = NDArray[np.float64]
 
@@ -180,7 +181,7 @@ def make_route(
     points.append(waypoints[-1])
     dense: list[tuple[float, float]] = [points[0]]
     for (lat1, lon1), (lat2, lon2) in pairwise(points):
-        dist = float(haversine_m(lat1, lon1, lat2, lon2))
+        dist = scalar_haversine_m(lat1, lon1, lat2, lon2)
         n = max(1, math.ceil(dist / max_step_m))
         dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
         for j in range(1, n + 1):

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geo import Route, destination, haversine_m, make_route
+from detectors.geodesy import haversine_m
+
+from .geo import Route, destination, make_route
 from .identity import IdentityFactory, VesselIdentity
 from .landmask import LandMask
 from .motion import (
