@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "stswatch.commands.status",
     "stswatch.commands.simulate",
     "stswatch.commands.evaluate",
+    "stswatch.commands.api",
+    "stswatch.commands.alerts",
 )
 
 
