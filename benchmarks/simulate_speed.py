@@ -97,6 +97,7 @@ def main() -> int:
         f"wall {wall:.1f} s, CPU {cpu:.1f} s ({cpu / wall:.2f} cores), "
         f"{result.lines / wall:,.0f} lines/s, {cpu / result.lines * 1e6:.1f} CPU us/line"
     )
+    print("phases: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in result.phase_seconds))
     per_million = wall * 1_000_000 / result.lines
     print(f"time for a million lines at this rate: {per_million:.1f} s")
     packed, full = _pyais_costs()

@@ -59,6 +59,8 @@ class SimulationResult:
     seconds: float
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = field(default=())
+    # wall time of each phase, for benchmarks (never written to the output files)
+    phase_seconds: tuple[tuple[str, float], ...] = ()
 
     def summary(self) -> str:
         rate = self.lines / self.seconds if self.seconds > 0 else 0.0
@@ -236,6 +238,7 @@ def simulate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = plan_world(scenario, run_seed)
+    planned = time.perf_counter()
     ctx = reception_context(scenario, run_seed, write_csv)
 
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -250,6 +253,7 @@ def simulate(
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             results = list(pool.map(_run_chunk, chunks, [ctx] * len(chunks)))
 
+    simulated = time.perf_counter()
     arrival = np.concatenate([r.arrival_s for r in results])
     lines: list[str] = []
     for r in results:
@@ -286,6 +290,11 @@ def simulate(
         events=len(world.events),
         corrupt_lines=corrupt,
         seconds=time.perf_counter() - started,
+        phase_seconds=(
+            ("plan", planned - started),
+            ("vessels", simulated - planned),
+            ("merge and write", time.perf_counter() - simulated),
+        ),
         notes=scenario.notes,
         files=tuple(files),
     )
