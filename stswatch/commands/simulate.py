@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from stswatch.simulator import load_scenario, shipped_scenarios, simulate, with_overrides
 from stswatch.simulator.run import default_jobs
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     scenario = with_overrides(load_scenario(args.scenario), hours=args.hours, vessels=args.vessels)
     for note in scenario.notes:
-        print(f"note: {note}")
+        print(f"stswatch simulate: note: {note}", file=sys.stderr)
     result = simulate(scenario, args.out, seed=args.seed, write_csv=args.csv, jobs=args.jobs)
     print(result.summary())
     return 0
