@@ -16,7 +16,8 @@ shape (`stswatch.api.errors`). Endpoints are plain functions run in the server's
 pool; each does a few pipelined Redis round trips through `streams.status.StatusReader`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the endpoints' parameter annotations use
+# values of create_app (api.max_results), which must be evaluated where they are defined.
 
 import logging
 import time
