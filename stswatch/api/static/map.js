@@ -173,9 +173,23 @@
     return alertId.replace(/[^a-z0-9_-]/gi, "");
   }
 
+  function signature(alert, detail) {
+    // What the drawing depends on: the alert event and how many track points there are.
+    let points = 0;
+    if (detail) {
+      for (const feature of detail.tracks.features) {
+        points += feature.properties.times ? feature.properties.times.length : 0;
+      }
+    }
+    return alert.event_id + ":" + points;
+  }
+
   function drawEncounter(alert, detail) {
     const id = alert.alert_id;
+    const drawn = signature(alert, detail);
     const old = state.layers.get(id);
+    if (old && old.signature === drawn) return; // unchanged: keep it (and its open popup)
+    const popupOpen = Boolean(old && old.marker.isPopupOpen());
     if (old) state.map.removeLayer(old.group);
     const group = L.featureGroup();
     const safe = cssId(id);
@@ -209,7 +223,8 @@
     marker.addTo(group);
     marker.on("click", function () { select(id, false); });
     group.addTo(state.map);
-    state.layers.set(id, { group: group, marker: marker, eventId: alert.event_id, alert: alert });
+    state.layers.set(id, { group: group, marker: marker, signature: drawn, alert: alert });
+    if (popupOpen) marker.openPopup();
   }
 
   function select(alertId, zoom) {
