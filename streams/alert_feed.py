@@ -36,6 +36,12 @@ from streams.topics import topic_names
 
 log = logging.getLogger(__name__)
 
+# Group membership: Kafka's lowest allowed session timeout by default. A short session lets a
+# replacement sink take over a dead one's partitions sooner, and tansu completes a group
+# join in about 3 s with it (about 23 s with kafka-python's default of 10 s).
+GROUP_SESSION_TIMEOUT_S = 6.0
+GROUP_HEARTBEAT_INTERVAL_S = 1.0
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
@@ -153,6 +159,8 @@ class AlertFeed:
             client_id=client_id,
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,
+            session_timeout_s=GROUP_SESSION_TIMEOUT_S if group_id else None,
+            heartbeat_interval_s=GROUP_HEARTBEAT_INTERVAL_S if group_id else None,
         )
         self.consumer: KafkaConsumer = connect(settings.kafka, KafkaConsumer, **kwargs)
         try:

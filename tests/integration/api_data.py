@@ -226,3 +226,35 @@ def serve(app: FastAPI) -> Iterator[RunningApi]:
     finally:
         server.should_exit = True
         thread.join(timeout=10.0)
+
+
+def scenario_alerts(settings: Settings, work_dir: Path) -> list[dict[str, Any]]:
+    """The scenario's alert events (schema-valid), in the order the detector published them."""
+    eez_path = work_dir / "zones.geojson"
+    eez_path.write_text(json.dumps(zones_geojson()), encoding="utf-8")
+    alerts, _ = detect_alerts(scenario(), eez_path, settings)
+    return alerts
+
+
+def publish_alerts(settings: Settings, alerts: list[dict[str, Any]]) -> None:
+    """Put alerts on the alert topic as the workers do: key = the vessel pair, value = JSON."""
+    from kafka import KafkaProducer
+
+    from detectors.alerts import pair_key
+    from streams.kafka_clients import producer_kwargs
+    from streams.topics import ensure_topics, topic_names
+
+    ensure_topics(settings)
+    topic = topic_names(settings.kafka).alerts
+    producer = KafkaProducer(**producer_kwargs(settings.kafka))
+    try:
+        for alert in alerts:
+            a, b = (v["mmsi"] for v in alert["vessels"])
+            producer.send(
+                topic,
+                key=pair_key(a, b).encode(),
+                value=json.dumps(alert, separators=(",", ":")).encode(),
+            )
+        producer.flush()
+    finally:
+        producer.close()
