@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "stswatch.commands.evaluate",
     "stswatch.commands.api",
     "stswatch.commands.alerts",
+    "stswatch.commands.up",
 )
 
 
