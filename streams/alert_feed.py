@@ -153,6 +153,10 @@ class AlertFeed:
         self.group_id = group_id
         self.from_beginning = from_beginning
         self._revocations = _Revocations()
+        # Reading only new alerts without a group: records older than this (Kafka timestamp,
+        # ms) are skipped until a partition yields a newer one (see `_start`).
+        self._new_since_ms: int | None = None
+        self._caught_up: set[int] = set()
         kwargs = consumer_kwargs(
             settings.kafka,
             group_id=group_id,
@@ -189,6 +193,9 @@ class AlertFeed:
             self.consumer.seek_to_beginning(*assigned)
         else:
             self.consumer.seek_to_end(*assigned)
+            # tansu 0.6 reports a partition's end as the start of its last record batch plus
+            # one, so seek_to_end can land inside that batch: skip what was there before now.
+            self._new_since_ms = int(time.time() * 1000)
 
     def poll(self, timeout_s: float = 0.5, max_records: int = 1) -> list[FeedItem]:
         """The next records (at most `max_records`), in offset order per partition."""
@@ -196,6 +203,8 @@ class AlertFeed:
         items: list[FeedItem] = []
         for records in batch.values():
             for record in records:
+                if self._is_old(record.partition, record.timestamp):
+                    continue
                 alert, error = parse_alert(record.value)
                 key = record.key.decode("utf-8", "replace") if record.key is not None else None
                 items.append(
@@ -211,6 +220,14 @@ class AlertFeed:
                     )
                 )
         return items
+
+    def _is_old(self, partition: int, timestamp_ms: int | None) -> bool:
+        if self._new_since_ms is None or partition in self._caught_up:
+            return False
+        if timestamp_ms is not None and 0 <= timestamp_ms < self._new_since_ms:
+            return True
+        self._caught_up.add(partition)
+        return False
 
     def commit(self, item: FeedItem) -> None:
         """Commit `item` as done: a restarted reader of the group starts after it."""

@@ -76,6 +76,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--eez",
+        # Not `eez`: settings_from_args reads that name as the EEZ boundaries file.
+        dest="eez_filter",
         action="append",
         metavar="ISO",
         help="only alerts in this EEZ (ISO 3166 alpha-3, e.g. CHN); repeat for several",
@@ -90,7 +92,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def alert_filter_from_args(args: argparse.Namespace) -> AlertFilter:
     eez: set[str] = set()
-    for code in args.eez or []:
+    for code in args.eez_filter or []:
         cleaned = code.strip().upper()
         if len(cleaned) != 3 or not cleaned.isalpha():
             raise SettingsError(f"--eez {code!r}: expected an ISO 3166 alpha-3 code such as CHN")
