@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from config.settings import ReferenceData
 from detectors.encounters import PortLookup, ZoneLookup
@@ -18,7 +19,13 @@ def load_reference(
     """
     from detectors.zones import load_zone_index
 
-    zones = load_zone_index(reference.eez_path) if reference.eez_path else None
+    # The H3 index of a world EEZ file takes seconds to build; it is cached per file (keyed
+    # by size, time and hash) in the user's cache folder, since data folders may be read-only.
+    zones = (
+        load_zone_index(reference.eez_path, cache_dir=zone_cache_dir())
+        if reference.eez_path
+        else None
+    )
     ports = None
     if reference.ports_path:
         from detectors.ports import load_ports
@@ -30,6 +37,10 @@ def load_reference(
             file=sys.stderr,
         )
     return zones, ports
+
+
+def zone_cache_dir() -> Path:
+    return Path.home() / ".cache" / "stswatch" / "zones"
 
 
 def _split_paths(text: str) -> list[str]:
