@@ -170,9 +170,14 @@ def parse_tag_block(block: bytes) -> TagBlock:
     return TagBlock(time_s, station, None, tolerance)
 
 
+_MAX_INT_EPOCH_DIGITS = 18
+
+
 def _parse_epoch(text: bytes) -> float | None:
     """Epoch seconds from digits in seconds or milliseconds; None if unreadable."""
-    if text.isdigit():
+    # Past 18 digits an int no longer converts to a float reliably (OverflowError beyond
+    # 309 digits); float() reads such junk as a huge value, which the time check rejects.
+    if text.isdigit() and len(text) <= _MAX_INT_EPOCH_DIGITS:
         value = int(text)
         return value / 1000.0 if value > EPOCH_MS_THRESHOLD else float(value)
     try:
@@ -191,11 +196,14 @@ def parse_pghp_time(sentence: bytes) -> float | Problem:
         return ("bad_checksum", "PGHP checksum does not match")
     fields = sentence[:star].split(b",")
     parts = fields[2:9]
-    if len(parts) != 7 or not all(part.isdigit() for part in parts):
+    # At most 9 digits: int() refuses strings of more than 4300 (lines here have no limit).
+    if len(parts) != 7 or not all(part.isdigit() and len(part) <= 9 for part in parts):
         return ("bad_time", "unreadable PGHP date and time")
     year, month, day, hour, minute, second, millisecond = (int(part) for part in parts)
+    # calendar.timegm raises for years outside 1..9999; the time check rejects those anyway.
     if not (
-        1 <= month <= 12
+        1 <= year <= 9999
+        and 1 <= month <= 12
         and 1 <= day <= 31
         and hour <= 23
         and minute <= 59
@@ -212,7 +220,8 @@ def line_time_s(line: str | bytes) -> float | None:
     """The receive time a raw line carries itself, or None (no state, no checks of the rest).
 
     Tag block `c:` first, then an epoch appended after the checksum, then the time of a
-    `$PGHP` line. For pacing replays and routing; decoding uses `NmeaDecoder`.
+    `$PGHP` line. For pacing replays and routing; decoding uses `NmeaDecoder`. The time is
+    returned as written, even when the decoder would reject it (inf, NaN, year 3000).
     """
     raw = line.encode("utf-8", "backslashreplace") if isinstance(line, str) else line
     raw = raw.strip()
