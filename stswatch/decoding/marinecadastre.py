@@ -311,6 +311,25 @@ def _row_text(row: list[str]) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
+class _OneLine:
+    """An iterator that hands csv.reader the one line put in `line`, then ends."""
+
+    __slots__ = ("line",)
+
+    def __init__(self) -> None:
+        self.line: str | None = None
+
+    def __iter__(self) -> _OneLine:
+        return self
+
+    def __next__(self) -> str:
+        line = self.line
+        if line is None:
+            raise StopIteration
+        self.line = None
+        return line
+
+
 def iter_marinecadastre(
     lines: Iterable[str], source: str, stats: DecodeStats | None = None
 ) -> Iterator[DecodedItem]:
@@ -320,9 +339,23 @@ def iter_marinecadastre(
     problem is a Reject of its row.
     """
     stats = stats if stats is not None else DecodeStats()
-    reader = csv.reader(lines)
+    # One physical line is one row: csv.reader over the whole file would let a stray quote
+    # swallow the following lines into one field (and raise csv.Error past 128 KiB), so the
+    # reader is fed one line at a time and an unterminated quote ends with its line.
+    feed = _OneLine()
+    reader = csv.reader(feed)
     header: list[str] | None = None
-    for row in reader:
+    for line in lines:
+        feed.line = line
+        try:
+            row = next(reader, [])
+        except csv.Error as err:
+            stats.lines_read += 1
+            if header is not None:
+                stats.rows_read += 1
+            stats.rejected["malformed"] += 1
+            yield Reject("malformed", _row_text([line]), source, f"CSV: {err}")
+            continue
         if not row or (len(row) == 1 and not row[0].strip()):
             stats.lines_read += 1
             stats.skipped["blank"] += 1
