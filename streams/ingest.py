@@ -50,6 +50,7 @@ from detectors.errors import StswatchError
 from streams.kafka_clients import connect, producer_kwargs
 from streams.raw import encode_raw, with_receive_time
 from streams.topics import ensure_topics, topic_names
+from stswatch.decoding.checks import MAX_TIME_S, MIN_TIME_S
 from stswatch.decoding.inputs import InputError, InputFormat, detect_format
 from stswatch.decoding.nmea import line_time_s
 
@@ -274,7 +275,9 @@ def replay_lines(
             continue
         if pacer is not None:
             event_time_s = time_of_line(line)
-            if event_time_s is not None:
+            # A corrupt time (NaN, inf, year 3000: the decoder rejects the line) must not
+            # pace the replay: it would stall it for years or crash the wait.
+            if event_time_s is not None and MIN_TIME_S <= event_time_s < MAX_TIME_S:
                 wait_s = pacer.delay_s(event_time_s)
                 if wait_s >= _MIN_PACING_SLEEP_S:
                     # Lines before this one are due now: send them before waiting.
