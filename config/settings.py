@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from detectors.errors import StswatchError
 from detectors.params import DetectionParams
@@ -254,6 +255,31 @@ def load(path: str | Path | None = None) -> Settings:
     return settings
 
 
+_SECRET_QUERY_KEYS = ("password", "passwd", "pass", "token", "secret", "key", "signature")
+
+
+def mask_url(url: str) -> str:
+    """`url` safe to print: a password in it (`redis://user:pass@host`, `?password=...`)
+    shown as `***`. Every setting that holds a URL goes through here in `describe()`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, password = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if colon and password else netloc
+    query = "&".join(
+        f"{name}=***" if sep and name.lower() in _SECRET_QUERY_KEYS and value else item
+        for item in parts.query.split("&")
+        for name, sep, value in [item.partition("=")]
+    )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    # Written out by hand: urlunsplit drops the "//" of an empty host (unix:///path).
+    masked = f"{parts.scheme}://{netloc}{parts.path}"
+    masked += f"?{query}" if query else ""
+    return masked + (f"#{parts.fragment}" if parts.fragment else "")
+
+
 def describe(settings: Settings) -> dict[str, dict[str, Any]]:
     """The effective settings as plain data with secrets masked, for start-up logs."""
     out: dict[str, dict[str, Any]] = {}
@@ -263,6 +289,8 @@ def describe(settings: Settings) -> dict[str, dict[str, Any]]:
             value = getattr(getattr(settings, section), f.name)
             if isinstance(value, Secret):
                 value = str(value)
+            elif isinstance(value, str) and "://" in value:
+                value = mask_url(value)
             elif isinstance(value, frozenset):
                 value = sorted(value)
             elif isinstance(value, tuple):
