@@ -34,7 +34,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from config.settings import RedisSettings
+from config.settings import RedisSettings, SettingsError, mask_url
 from detectors import cells
 from detectors.flags import flag_of_mmsi
 from detectors.identity import VesselIdentity
@@ -94,6 +94,13 @@ def connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
     if settings.password:
         kwargs["password"] = settings.password.value
     if settings.ssl_ca_certs:
+        # redis-py takes TLS options only for rediss:// URLs (a plain redis:// connection
+        # fails with a TypeError on its first command): say so at start instead.
+        if not settings.url.startswith("rediss://"):
+            raise SettingsError(
+                "setting redis.ssl_ca_certs: TLS needs a rediss:// URL in redis.url "
+                f"(got {mask_url(settings.url)})"
+            )
         kwargs["ssl_ca_certs"] = settings.ssl_ca_certs
     return kwargs
 
