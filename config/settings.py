@@ -11,6 +11,7 @@ them; `describe()` is what processes log at start.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from detectors.anomalies.params import AnomalyParams, RiskParams
 from detectors.errors import StswatchError
 from detectors.params import DetectionParams
 
@@ -90,6 +92,8 @@ class StreamSettings:
     # Positions this close to a shard's edge are also sent to the neighbouring shard.
     shard_margin_m: float = 30_000.0
     raw_batch_max_lines: int = 500
+    # Publish every decoded record on ais.positions.v1 (one message each, key MMSI).
+    publish_records: bool = True
     broker_session_timeout_s: float = 30.0
     broker_heartbeat_interval_s: float = 3.0
     broker_max_poll_interval_s: float = 1000.0
@@ -145,6 +149,17 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchlistSettings:
+    """Lists of vessels of interest (CSV or JSON files); a hit raises an alert's risk."""
+
+    paths: tuple[str, ...] = ()
+    # How often a running worker or `stswatch detect` looks at the files' modification times.
+    check_interval_s: float = 10.0
+    # Names match when their similarity (0-1, after normalisation) reaches this.
+    name_similarity: float = 0.9
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     detection: DetectionParams = field(default_factory=DetectionParams)
     reference: ReferenceData = field(default_factory=ReferenceData)
@@ -154,6 +169,19 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    anomalies: AnomalyParams = field(default_factory=AnomalyParams)
+    risk: RiskParams = field(default_factory=RiskParams)
+    watchlists: WatchlistSettings = field(default_factory=WatchlistSettings)
+
+    def __post_init__(self) -> None:
+        # The [anomalies] and [risk] sections are the source of truth; the detector, handed
+        # `detection` alone, reads them from there. (Frozen: set through object.__setattr__.)
+        risk = _resolved_risk(self.risk)
+        object.__setattr__(self, "risk", risk)
+        detection = self.detection
+        if detection.anomalies != self.anomalies or detection.risk != risk:
+            detection = dataclasses.replace(detection, anomalies=self.anomalies, risk=risk)
+            object.__setattr__(self, "detection", detection)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -165,7 +193,22 @@ _SECTIONS: dict[str, type[Any]] = {
     "api": ApiSettings,
     "webhook": WebhookSettings,
     "metrics": MetricsSettings,
+    "anomalies": AnomalyParams,
+    "risk": RiskParams,
+    "watchlists": WatchlistSettings,
 }
+
+# Sections the detector also needs: copied into DetectionParams fields of the same name,
+# because the detector is handed `settings.detection` alone (by the offline command and by
+# every stream shard). They are not settings of [detection] itself.
+_LINKED_INTO_DETECTION = ("anomalies", "risk")
+
+
+def _own_fields(section: str, cls: type[Any]) -> list[dataclasses.Field[Any]]:
+    fields = dataclasses.fields(cls)
+    if section == "detection":
+        return [f for f in fields if f.name not in _LINKED_INTO_DETECTION]
+    return list(fields)
 
 
 def _coerce(section: str, name: str, declared: Any, value: Any) -> Any:
@@ -203,7 +246,7 @@ def _coerce(section: str, name: str, declared: Any, value: Any) -> Any:
 
 
 def _build_section(section: str, cls: type[Any], values: dict[str, Any], base: Any) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in _own_fields(section, cls)}
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if name not in known:
@@ -255,6 +298,52 @@ def load(path: str | Path | None = None) -> Settings:
     return settings
 
 
+@functools.lru_cache(maxsize=16)
+def _resolved_risk(risk: RiskParams) -> RiskParams:
+    """Risk settings with the flag-of-convenience file read into the list of codes.
+
+    A bare file name is looked up among the shipped tables (`config/data/`); anything else
+    is a path. The file's codes are added to those listed in the settings, so resolving
+    twice changes nothing (and `to_toml` output loads back to the same settings)."""
+    codes = set(risk.flags_of_convenience)
+    name = risk.flags_of_convenience_file
+    if name:
+        if "/" not in name and "\\" not in name:
+            shipped = resources.files("config").joinpath("data", name)
+            text = shipped.read_text(encoding="utf-8") if shipped.is_file() else None
+        else:
+            text = None
+        if text is None:
+            try:
+                text = Path(name).read_text(encoding="utf-8")
+            except OSError as err:
+                raise SettingsError(
+                    f"setting risk.flags_of_convenience_file: cannot read {name}: "
+                    f"{err.strerror or err}"
+                ) from None
+        codes.update(flag_codes_from_csv(text, name))
+    return dataclasses.replace(risk, flags_of_convenience=tuple(sorted(codes)))
+
+
+def flag_codes_from_csv(text: str, where: str) -> list[str]:
+    """ISO alpha-3 codes from the first column of a CSV with an `iso3` header (lines
+    starting with # are comments)."""
+    rows = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not rows or rows[0].split(",")[0].strip().lower() != "iso3":
+        raise SettingsError(f"{where}: expected a CSV whose first column is 'iso3'")
+    codes = []
+    for number, row in enumerate(rows[1:], start=2):
+        code = row.split(",")[0].strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise SettingsError(f"{where}: row {number}: {code!r} is not an ISO alpha-3 code")
+        codes.append(code)
+    return codes
+
+
 _SECRET_QUERY_KEYS = ("password", "passwd", "pass", "token", "secret", "key", "signature")
 
 
@@ -283,9 +372,9 @@ def mask_url(url: str) -> str:
 def describe(settings: Settings) -> dict[str, dict[str, Any]]:
     """The effective settings as plain data with secrets masked, for start-up logs."""
     out: dict[str, dict[str, Any]] = {}
-    for section in _SECTIONS:
+    for section, cls in _SECTIONS.items():
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(getattr(settings, section)):
+        for f in _own_fields(section, cls):
             value = getattr(getattr(settings, section), f.name)
             if isinstance(value, Secret):
                 value = str(value)
@@ -322,10 +411,10 @@ def to_toml(settings: Settings) -> str:
     starts): write the result only to files readable by the owner.
     """
     lines: list[str] = []
-    for section in _SECTIONS:
+    for section, cls in _SECTIONS.items():
         lines.append(f"[{section}]")
         values = getattr(settings, section)
-        for f in dataclasses.fields(values):
+        for f in _own_fields(section, cls):
             lines.append(f"{f.name} = {_toml_value(getattr(values, f.name))}")
         lines.append("")
     return "\n".join(lines)

@@ -8,6 +8,13 @@ a new topic.
 One encounter has one `alert_id` (derived from the pair and its start, so the same input gives
 the same id in every process); each event about it (`opened`, `updated`, `closed`) has its own
 `event_id`, so a consumer can drop redelivered duplicates.
+
+Besides STS encounters (`type: "sts"`) the same contract carries the anomaly detections
+(`dark_sts`, `identity_conflict`, `position_jump`, `identity_change`, `ais_gap`): the shared
+fields mean the same thing, pair-only figures (distances, median speeds) are null for
+alerts about one vessel, and each type adds its own object (`dark`, `conflict`, `jump`,
+`changes`, `gap`). Every alert carries `risk` (score 0-100 and its reasons) and each vessel
+its recent `identity_history`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ import hashlib
 from typing import Any
 
 from detectors import cells
+from detectors.anomalies.events import AnomalyEvent
+from detectors.anomalies.identity_history import IdentityChange
+from detectors.anomalies.params import ALERT_STS
 from detectors.engine import AlertEvent
 from detectors.flags import flag_of_mmsi
 from detectors.identity import VesselIdentity
@@ -23,7 +33,7 @@ from detectors.shiptypes import ship_type_text
 from detectors.timefmt import iso_utc
 
 SCHEMA_VERSION = 1
-ALERT_TYPE_STS = "sts"
+ALERT_TYPE_STS = ALERT_STS
 
 
 def pair_key(mmsi_a: int, mmsi_b: int) -> str:
@@ -32,7 +42,21 @@ def pair_key(mmsi_a: int, mmsi_b: int) -> str:
     return f"{low}-{high}"
 
 
-def _vessel_json(identity: VesselIdentity, median_speed_kn: float | None) -> dict[str, Any]:
+def _change_json(change: IdentityChange) -> dict[str, Any]:
+    return {
+        "time": iso_utc(change.time_s),
+        "field": change.field,
+        "old": change.old,
+        "new": change.new,
+        "imo": change.imo,
+    }
+
+
+def _vessel_json(
+    identity: VesselIdentity,
+    median_speed_kn: float | None,
+    history: tuple[IdentityChange, ...] = (),
+) -> dict[str, Any]:
     flag = flag_of_mmsi(identity.mmsi)
     return {
         "mmsi": identity.mmsi,
@@ -48,6 +72,7 @@ def _vessel_json(identity: VesselIdentity, median_speed_kn: float | None) -> dic
         ),
         "length_m": identity.length_m,
         "median_speed_kn": _rounded(median_speed_kn, 2),
+        "identity_history": [_change_json(c) for c in history],
     }
 
 
@@ -65,23 +90,46 @@ def alert_to_json(alert: AlertEvent, h3_resolution: int = 7) -> dict[str, Any]:
         f"{snapshot.alert_id}:{event.kind}:{int(event.time_s)}".encode(),
         usedforsecurity=False,
     ).hexdigest()[:20]
-    return {
+    histories = alert.histories
+    history_a = histories[0] if histories else ()
+    history_b = histories[1] if len(histories) > 1 else ()
+    details: dict[str, Any] = {}
+    if isinstance(event, AnomalyEvent):
+        anomaly = event.encounter
+        alert_type = anomaly.alert_type
+        if anomaly.pair:
+            vessels = [
+                _vessel_json(alert.vessel_a, None, history_a),
+                _vessel_json(alert.vessel_b, None, history_b),
+            ]
+        else:
+            vessels = [_vessel_json(alert.vessel_a, None, history_a)]
+        min_distance_m = _rounded(anomaly.min_distance_m, 1)
+        median_distance_m = _rounded(anomaly.median_distance_m, 1)
+        details = anomaly.details
+    else:
+        encounter = event.encounter
+        alert_type = ALERT_TYPE_STS
+        vessels = [
+            _vessel_json(alert.vessel_a, encounter.median_speed_a_kn, history_a),
+            _vessel_json(alert.vessel_b, encounter.median_speed_b_kn, history_b),
+        ]
+        min_distance_m = round(encounter.min_distance_m, 1)
+        median_distance_m = round(encounter.median_distance_m, 1)
+    document = {
         "schema_version": SCHEMA_VERSION,
-        "type": ALERT_TYPE_STS,
+        "type": alert_type,
         "alert_id": snapshot.alert_id,
         "event_id": event_id,
         "event": event.kind,
         "event_time": iso_utc(event.time_s),
-        "vessels": [
-            _vessel_json(alert.vessel_a, snapshot.median_speed_a_kn),
-            _vessel_json(alert.vessel_b, snapshot.median_speed_b_kn),
-        ],
+        "vessels": vessels,
         "start": iso_utc(snapshot.start_s),
         "end": None if snapshot.end_s is None else iso_utc(snapshot.end_s),
         "last_seen": iso_utc(snapshot.last_seen_s),
         "duration_s": round(snapshot.duration_s, 1),
-        "min_distance_m": round(snapshot.min_distance_m, 1),
-        "median_distance_m": round(snapshot.median_distance_m, 1),
+        "min_distance_m": min_distance_m,
+        "median_distance_m": median_distance_m,
         "position": {"lat": round(snapshot.lat, 6), "lon": round(snapshot.lon, 6)},
         "h3_cell": cells.latlng_to_cell(snapshot.lat, snapshot.lon, h3_resolution),
         "eez": (
@@ -97,4 +145,7 @@ def alert_to_json(alert: AlertEvent, h3_resolution: int = 7) -> dict[str, Any]:
         "nearest_port": (
             None if port is None else {"name": port.name, "distance_m": round(port.distance_m, 1)}
         ),
+        "risk": (alert.risk.to_json() if alert.risk is not None else {"score": 0, "reasons": []}),
     }
+    document.update(details)
+    return document

@@ -19,6 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from detectors import cells
+from detectors.anomalies.events import AnomalyEvent
+from detectors.anomalies.identity_history import IdentityChange
+from detectors.anomalies.monitor import AnomalyMonitor
+from detectors.anomalies.params import ALERT_STS
+from detectors.anomalies.risk import Risk
+from detectors.anomalies.watchlists import Watchlist
 from detectors.encounters import (
     EncounterEvent,
     EncounterTracker,
@@ -38,11 +44,22 @@ _FAST_FORWARD_AFTER_TICKS = 12
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
-    """An encounter event with both vessels' identities as of the event's tick."""
+    """An encounter (or anomaly) event with the vessels' identities as of the event's tick,
+    its risk score and the vessels' recent identity changes.
 
-    event: EncounterEvent
+    For an alert about one vessel (`AnomalyEvent` of a single-vessel type) `vessel_b` is
+    `vessel_a` and `histories` has one entry."""
+
+    event: EncounterEvent | AnomalyEvent
     vessel_a: VesselIdentity
     vessel_b: VesselIdentity
+    risk: Risk | None = None
+    histories: tuple[tuple[IdentityChange, ...], ...] = ()
+
+    @property
+    def alert_type(self) -> str:
+        event = self.event
+        return event.encounter.alert_type if isinstance(event, AnomalyEvent) else ALERT_STS
 
 
 @dataclass(slots=True)
@@ -67,12 +84,16 @@ class EncounterDetector:
         ports: PortLookup | None = None,
         owns: Callable[[float, float], bool] | None = None,
         track_changes: bool = False,
+        watchlist: Watchlist | None = None,
     ) -> None:
         """`owns(lat, lon)` says whether this instance reports an encounter that starts
         there (the stream's spatial shards); None means it reports everything.
 
         With `track_changes`, the MMSIs whose state changed are collected in
-        `changed_vessels` so that a stream worker can persist only those."""
+        `changed_vessels` so that a stream worker can persist only those.
+
+        `watchlist` (replaceable at any time through the attribute of that name) raises
+        the risk of alerts about the vessels on it."""
         self.params = params
         self.resolution = cells.resolution_for_distance(params.max_encounter_dist_m)
         self.tracker = EncounterTracker(params, zones, ports, owns, track_changes)
@@ -86,6 +107,11 @@ class EncounterDetector:
         self.track_changes = track_changes
         self.changed_vessels: set[int] = set()
         self.forgotten_vessels: set[int] = set()
+        self.watchlist = watchlist
+        # Dark transfers, identity conflicts, jumps, identity changes, gaps, risk scores.
+        self.anomalies = AnomalyMonitor(
+            params, zones, ports, owns, self.changed_vessels if track_changes else None
+        )
 
     # --- input -------------------------------------------------------------------------
 
@@ -196,8 +222,11 @@ class EncounterDetector:
         excluded = params.excluded_ship_types
         samples: list[TickSample] = []
         known: set[int] = set()
+        anomalies = self.anomalies if self.anomalies.enabled else None
         for track in self.tracks.values():
             if track.pending_statics:
+                if anomalies is not None:
+                    anomalies.note_statics(track, time_s)
                 track.apply_statics_until(time_s)
                 if self.track_changes:
                     self.changed_vessels.add(track.mmsi)
@@ -205,7 +234,11 @@ class EncounterDetector:
                 continue
             if self.track_changes:
                 self.changed_vessels.add(track.mmsi)
-            sample = track.sample(time_s, k, tick_s, max_hold_s, max_gap_s)
+            if anomalies is not None:
+                # The same sample, on the positions of the MMSI's main segment only.
+                sample = anomalies.sample(track, time_s, k)
+            else:
+                sample = track.sample(time_s, k, tick_s, max_hold_s, max_gap_s)
             if sample is None:
                 continue
             known.add(track.mmsi)
@@ -218,31 +251,37 @@ class EncounterDetector:
 
         pairs = close_pairs(samples, params.max_encounter_dist_m, self.resolution)
         self.stats.close_pair_samples += len(pairs)
-        found = self.tracker.step(time_s, samples, pairs, known)
+        found: list[EncounterEvent | AnomalyEvent] = list(
+            self.tracker.step(time_s, samples, pairs, known)
+        )
+        if anomalies is not None:
+            found.extend(anomalies.step(time_s, samples, self.tracks, self.tracker))
 
         if time_s >= self.next_forget_s:
             self._forget_silent(time_s)
         if not found:
             return []
-        events = []
-        for event in found:
-            kind = event.kind
-            self.stats.events[kind] = self.stats.events.get(kind, 0) + 1
-            snapshot = event.encounter
-            events.append(
-                AlertEvent(
-                    event,
-                    self.identity(snapshot.mmsi_a),
-                    self.identity(snapshot.mmsi_b),
-                )
-            )
-        return events
+        return [self._alert(event) for event in found]
+
+    def _alert(self, event: EncounterEvent | AnomalyEvent) -> AlertEvent:
+        kind = event.kind
+        self.stats.events[kind] = self.stats.events.get(kind, 0) + 1
+        snapshot = event.encounter
+        vessel_a = self.identity(snapshot.mmsi_a)
+        if snapshot.mmsi_b == snapshot.mmsi_a:
+            vessels: tuple[VesselIdentity, ...] = (vessel_a,)
+            vessel_b = vessel_a
+        else:
+            vessel_b = self.identity(snapshot.mmsi_b)
+            vessels = (vessel_a, vessel_b)
+        risk, histories = self.anomalies.enrich(event, vessels, self.tracks, self.watchlist)
+        return AlertEvent(event, vessel_a, vessel_b, risk, histories)
 
     def _fast_forward(self, due_k: int) -> None:
         """Skip ticks nothing can happen at: when no pair is together and no vessel has a
         recent enough position, jump to the interval of the earliest undecided position."""
         assert self.next_k is not None
-        if any(e.together for e in self.tracker.pairs.values()):
+        if any(e.together for e in self.tracker.pairs.values()) or self.anomalies.busy():
             return
         params = self.params
         time_s = self.next_k * params.tick_s
@@ -271,6 +310,7 @@ class EncounterDetector:
         ]
         for mmsi in stale:
             del self.tracks[mmsi]
+        self.anomalies.open_conflicts.difference_update(stale)
         if self.track_changes:
             self.forgotten_vessels.update(stale)
             self.changed_vessels.difference_update(stale)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from detectors.anomalies.params import AnomalyParams, RiskParams
+
 # AIS ship types whose meetings with other ships are routine work, not transfers:
 # 31/32 towing, 50 pilot, 51 search and rescue, 52 tug, 53 port tender, 55 law enforcement.
 SERVICE_SHIP_TYPES: frozenset[int] = frozenset({31, 32, 50, 51, 52, 53, 55})
@@ -44,6 +46,10 @@ class DetectionParams:
     # of the sovereign (or territory) or Marine Regions MRGIDs as strings.
     alert_zones: tuple[str, ...] = ()
     alert_high_seas: bool = False
+    # Dark transfers, identity conflicts, jumps, identity changes, gaps and the risk score;
+    # filled from the [anomalies] and [risk] settings sections (not part of [detection]).
+    anomalies: AnomalyParams = field(default_factory=AnomalyParams)
+    risk: RiskParams = field(default_factory=RiskParams)
 
     def __post_init__(self) -> None:
         positive = {

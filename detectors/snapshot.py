@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from detectors.anomalies.segments import VesselAnomalies
 from detectors.encounters import PairEncounter
 from detectors.engine import EncounterDetector
 from detectors.identity import VesselIdentity
@@ -48,11 +49,14 @@ def track_to_state(track: VesselTrack) -> list[Any]:
         [list(report) for report in track.pending_statics],
         None if track.last_sample is None else list(track.last_sample),
         _finite_or_none(track.last_seen_s),
+        # Added with the anomaly detections; states saved before have 8 entries.
+        None if track.anomaly is None else track.anomaly.to_state(),
     ]
 
 
 def track_from_state(state: list[Any]) -> VesselTrack:
-    version, mmsi, carry, buckets, identity, statics, last_sample, last_seen_s = state
+    anomaly = state[8] if len(state) > 8 else None
+    version, mmsi, carry, buckets, identity, statics, last_sample, last_seen_s = state[:8]
     if version != STATE_VERSION:
         raise ValueError(f"unknown track state version {version!r}")
     track = VesselTrack(int(mmsi))
@@ -62,6 +66,7 @@ def track_from_state(state: list[Any]) -> VesselTrack:
     track.pending_statics = [StaticReport(*report) for report in statics]
     track.last_sample = None if last_sample is None else tuple(last_sample)  # type: ignore[assignment]
     track.last_seen_s = -math.inf if last_seen_s is None else float(last_seen_s)
+    track.anomaly = None if anomaly is None else VesselAnomalies.from_state(anomaly)
     return track
 
 
@@ -134,6 +139,7 @@ def clock_to_state(detector: EncounterDetector) -> dict[str, Any]:
         "qualified": tracker.qualified,
         "suppressed": dict(tracker.suppressed),
         "events_by_kind": dict(tracker.events_by_kind),
+        "anomalies": detector.anomalies.to_state(),
     }
 
 
@@ -155,11 +161,14 @@ def restore_clock(detector: EncounterDetector, state: dict[str, Any]) -> None:
     tracker.events_by_kind.update(
         {str(k): int(v) for k, v in state.get("events_by_kind", {}).items()}
     )
+    if "anomalies" in state:
+        detector.anomalies.restore(state["anomalies"])
 
 
 def restore_track(detector: EncounterDetector, state: list[Any]) -> None:
     track = track_from_state(state)
     detector.tracks[track.mmsi] = track
+    detector.anomalies.adopt(track)
 
 
 def restore_pair(detector: EncounterDetector, state: list[Any]) -> None:

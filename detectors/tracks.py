@@ -19,10 +19,14 @@ which are the only ones any tick can use. Duplicates from a second receiver fall
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from detectors.geodesy import KNOTS_PER_MPS, haversine_m, interpolate
 from detectors.identity import VesselIdentity
 from detectors.records import Position, StaticReport
+
+if TYPE_CHECKING:
+    from detectors.anomalies.segments import VesselAnomalies
 
 
 def interval_index(time_s: float, tick_s: float) -> int:
@@ -49,6 +53,7 @@ class VesselTrack:
     """The state one vessel needs between ticks."""
 
     __slots__ = (
+        "anomaly",
         "buckets",
         "carry",
         "identity",
@@ -70,6 +75,8 @@ class VesselTrack:
         self.pending_statics: list[StaticReport] = []
         self.last_sample: tuple[float, float, float] | None = None  # (tick_s, lat, lon)
         self.last_seen_s = -math.inf
+        # Per-vessel state of the anomaly detections (detectors.anomalies), or None.
+        self.anomaly: VesselAnomalies | None = None
 
     def add(self, position: Position, k: int) -> None:
         """Keep `position` if it is the first or last of its interval `k`."""
