@@ -170,9 +170,10 @@ def _newest_first(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def tracks_geojson(alert: dict[str, Any], tracks: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """Both vessels' tracks as LineStrings (a Point with one fix) and the encounter point."""
+    """Each vessel's track as a LineString (a Point with one fix) and the alert's point."""
     features: list[dict[str, Any]] = []
-    for role, vessel, points in zip(("a", "b"), alert["vessels"], tracks, strict=True):
+    # One vessel for findings about a single vessel, two for pair alerts.
+    for role, vessel, points in zip(("a", "b"), alert["vessels"], tracks, strict=False):
         coordinates = [[p["lon"], p["lat"]] for p in points]
         if len(coordinates) >= 2:
             geometry: dict[str, Any] | None = {"type": "LineString", "coordinates": coordinates}

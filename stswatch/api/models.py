@@ -1,7 +1,8 @@
 """Response bodies of the status API, as pydantic models: they make the OpenAPI document.
 
-The alert model follows `config/schemas/sts-alert.v1.schema.json`; it allows extra fields so
-that additive changes to the alert (which keep schema version 1) pass through unchanged.
+The alert model follows `config/schemas/sts-alert.v1.schema.json`; it and its parts allow
+extra fields, so that additive changes to the alert (which keep schema version 1) pass
+through unchanged: the API serves each alert exactly as it was published.
 Times are ISO 8601 UTC strings ending in `Z`, as in the alerts.
 """
 
@@ -13,12 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Flag(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     iso2: str
     iso3: str
     name: str
 
 
 class AlertVessel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     mmsi: int
     name: str | None
     imo: int | None
@@ -31,6 +36,8 @@ class AlertVessel(BaseModel):
 
 
 class LatLon(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     lat: float
     lon: float
 
@@ -51,8 +58,21 @@ class NearestPort(BaseModel):
     distance_m: float
 
 
+class Risk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    score: int
+    reasons: list[dict[str, Any]]
+
+
 class Alert(BaseModel):
-    """One alert event (schema version 1): the latest state of an encounter."""
+    """One alert event (schema version 1): the latest state of an encounter or finding.
+
+    Pair alerts (`sts`, `dark_sts`) name two vessels; findings about one vessel
+    (`identity_conflict`, `position_jump`, `identity_change`, `ais_gap`) name one and have
+    null distances. Type-specific fields (`dark`, `conflict`, `jump`, `changes`, `gap`) pass
+    through as published.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -67,12 +87,13 @@ class Alert(BaseModel):
     end: str | None
     last_seen: str
     duration_s: float
-    min_distance_m: float
-    median_distance_m: float
+    min_distance_m: float | None
+    median_distance_m: float | None
     position: LatLon
     h3_cell: str
     eez: Eez | None
     nearest_port: NearestPort | None
+    risk: Risk | None = None
 
 
 class Vessel(BaseModel):

@@ -132,13 +132,27 @@ def format_alert_line(alert: dict[str, Any]) -> str:
     port = alert.get("nearest_port")
     near = f" | {port['distance_m'] / 1000:.0f} km from {port['name']}" if port else ""
     time_text = alert["event_time"].replace("T", " ")
-    duration = _hours_minutes(float(alert["duration_s"]))
-    distance = f"median {alert['median_distance_m']:.0f} m (min {alert['min_distance_m']:.0f} m)"
+    what = f"{duration_text(alert)}{distance_text(alert)}"
     at = _position_text(position["lat"], position["lon"])
+    kind = "" if alert.get("type", "sts") == "sts" else f"{alert['type']}: "
+    risk = alert.get("risk")
+    risk_text = f" | risk {risk['score']}" if risk else ""
     return (
-        f"{time_text} {alert['event'].upper():<7} {vessels} | {where} | {duration}, {distance} | "
-        f"{at}{near} | {alert['alert_id']}"
+        f"{time_text} {alert['event'].upper():<7} {kind}{vessels} | {where} | {what} | "
+        f"{at}{near}{risk_text} | {alert['alert_id']}"
     )
+
+
+def duration_text(alert: dict[str, Any]) -> str:
+    return _hours_minutes(float(alert.get("duration_s") or 0.0))
+
+
+def distance_text(alert: dict[str, Any]) -> str:
+    """`, median 60 m (min 40 m)` for pair alerts; empty when the alert has no distances."""
+    median, least = alert.get("median_distance_m"), alert.get("min_distance_m")
+    if median is None or least is None:
+        return ""
+    return f", median {median:.0f} m (min {least:.0f} m)"
 
 
 @contextmanager

@@ -213,3 +213,17 @@ def test_validation_and_auth_answer_before_redis_is_needed() -> None:
         assert response.json()["problems"][0]["parameter"] == "lat"
         down = c.get("/encounters", headers={"Authorization": "Bearer t"})
         assert down.status_code == 503 and down.json()["error"] == "redis_unavailable"
+
+
+def test_alert_line_for_a_single_vessel_finding_with_risk() -> None:
+    finding = {
+        **ALERT,
+        "type": "ais_gap",
+        "vessels": ALERT["vessels"][:1],
+        "median_distance_m": None,
+        "min_distance_m": None,
+        "risk": {"score": 35, "reasons": []},
+    }
+    line = format_alert_line(finding)
+    assert "ais_gap: HONG SHUN 74 [CN, Tanker] |" in line
+    assert "median" not in line and "| risk 35 |" in line

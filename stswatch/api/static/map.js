@@ -82,11 +82,17 @@
 
   function describe(alert) {
     const eez = alert.eez ? alert.eez.name + " (" + alert.eez.iso + ")" : "no EEZ";
+    const kind = alert.type && alert.type !== "sts" ? alert.type.replace(/_/g, " ") + ": " : "";
+    let how = hoursText(alert.duration_s || 0);
+    if (alert.median_distance_m !== null && alert.median_distance_m !== undefined) {
+      how += ", median " + Math.round(alert.median_distance_m) + " m (min " +
+        Math.round(alert.min_distance_m) + " m)";
+    }
+    if (alert.risk) how += ", risk " + alert.risk.score;
     return {
-      title: alert.vessels.map(vesselName).join(" + "),
+      title: kind + alert.vessels.map(vesselName).join(" + "),
       where: eez,
-      how: hoursText(alert.duration_s) + ", median " + Math.round(alert.median_distance_m) +
-        " m (min " + Math.round(alert.min_distance_m) + " m)",
+      how: how,
       when: alert.event_time.replace("T", " "),
       at: alert.position.lat.toFixed(4) + ", " + alert.position.lon.toFixed(4),
     };
