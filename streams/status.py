@@ -25,6 +25,7 @@ status but does not lose it (`StatusWriter.pending`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -45,6 +46,9 @@ from detectors.timefmt import iso_utc, parse_iso_utc
 log = logging.getLogger(__name__)
 
 STATUS_H3_RESOLUTION = 7
+# Retries of failed status writes back off between these (seconds).
+RETRY_INITIAL_S = 0.5
+RETRY_MAX_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,12 @@ class StatusWriter:
         self._track_last_s: dict[int, float] = {}
         self.failures = 0
         self.writes = 0
+        # One flush at a time: the shard and alert agents share this writer, and two
+        # interleaved failed flushes would put older values back over newer ones.
+        self._lock = asyncio.Lock()
+        # After a failure, a task retries until everything is written: the agents flush only
+        # when a message arrives, and none may arrive for hours once Redis is back.
+        self._retry: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
@@ -220,7 +230,29 @@ class StatusWriter:
         self._alerts[alert["alert_id"]] = alert
 
     async def flush(self) -> bool:
-        """Write everything pending in one pipeline; keep it for the next try on failure."""
+        """Write everything pending in one pipeline; keep it and retry on failure.
+
+        A failed flush starts a background retry (backing off from `RETRY_INITIAL_S` to
+        `RETRY_MAX_S`) that ends once everything pending is written, so Redis catches up by
+        itself after an outage even when no new message comes to flush again.
+        """
+        async with self._lock:
+            written = await self._flush_once()
+        if not written and (self._retry is None or self._retry.done()):
+            self._retry = asyncio.get_running_loop().create_task(self._retry_until_written())
+        return written
+
+    async def _retry_until_written(self) -> None:
+        delay_s = RETRY_INITIAL_S
+        while self.pending:
+            await asyncio.sleep(delay_s)
+            async with self._lock:
+                if await self._flush_once():
+                    log.info("redis status writes caught up after %d failures", self.failures)
+                    return
+            delay_s = min(RETRY_MAX_S, delay_s * 2)
+
+    async def _flush_once(self) -> bool:
         if not self._vessels and not self._alerts and not self._tracks and not self._history:
             return True
         vessels, self._vessels = self._vessels, {}
