@@ -7,6 +7,12 @@
 Legs move the vessel along great circles at constant speed; `report=False` makes a leg a
 reception gap (the vessel moves, nothing is received). Positions are produced every
 `report_every_s` of event time, so tests state physics, not fixture files.
+
+What the transponder says can differ from the physics: `static_every_s` sends static reports
+(name, call sign, IMO, type) all along the voyage, `identity_from(time, name=...)` changes
+what they say from then on, and `spoof(start, end, bearing_deg, distance_m)` displaces the
+reported positions in a time window (a false position; a second `Voyage` with the same MMSI
+is a second transmitter).
 """
 
 from __future__ import annotations
@@ -40,17 +46,26 @@ class Voyage:
         ship_type: int | None = None,
         name: str | None = None,
         report_every_s: float = 60.0,
+        imo: int | None = None,
+        call_sign: str | None = None,
+        static_every_s: float | None = None,
     ) -> None:
         self.mmsi = mmsi
         self.ship_type = ship_type
         self.name = name
         self.report_every_s = report_every_s
+        self.static_every_s = static_every_s
+        # (from time_s, name, call_sign, imo, destination): what static reports say
+        self.identities: list[tuple[float, str | None, str | None, int | None, str | None]] = []
+        # (start_s, end_s, bearing_deg, distance_m): reported positions displaced
+        self.spoofs: list[tuple[float, float, float, float]] = []
         start_s = at(start) if isinstance(start, str) else start
         # Waypoints: (time_s, lat, lon, reported_until_next, speed_kn of the leg that ends here)
         self.times: list[float] = [start_s]
         self.points: list[tuple[float, float]] = [(lat, wrap_lon(lon))]
         self.reported: list[bool] = []
         self.speeds_kn: list[float] = []
+        self.identities.append((start_s, name, call_sign, imo, None))
 
     @property
     def end_s(self) -> float:
@@ -125,6 +140,42 @@ class Voyage:
             self._leg(lat, lon, duration_s / steps, speed_kn, report)
         return self
 
+    def identity_from(
+        self,
+        time_s: float | str,
+        name: str | None = None,
+        call_sign: str | None = None,
+        imo: int | None = None,
+        destination: str | None = None,
+    ) -> Voyage:
+        """From `time_s` on, static reports say this (fields left None keep their value)."""
+        start_s = at(time_s) if isinstance(time_s, str) else time_s
+        _, old_name, old_call, old_imo, old_dest = self.identities[-1]
+        self.identities.append(
+            (
+                start_s,
+                name if name is not None else old_name,
+                call_sign if call_sign is not None else old_call,
+                imo if imo is not None else old_imo,
+                destination if destination is not None else old_dest,
+            )
+        )
+        return self
+
+    def spoof(
+        self,
+        start: float | str,
+        end: float | str | None,
+        bearing_deg: float,
+        distance_m: float,
+    ) -> Voyage:
+        """Report positions `distance_m` towards `bearing_deg` of the truth in a window
+        (`end` None: until the voyage ends)."""
+        start_s = at(start) if isinstance(start, str) else start
+        end_s = float("inf") if end is None else (at(end) if isinstance(end, str) else end)
+        self.spoofs.append((start_s, end_s, bearing_deg, distance_m))
+        return self
+
     def station(
         self, time_s: float | str, offset_m: float, bearing_deg: float
     ) -> tuple[float, float]:
@@ -152,6 +203,9 @@ class Voyage:
             i = min(bisect.bisect_right(self.times, time_s) - 1, len(self.reported) - 1)
             if not self.reported or self.reported[max(i, 0)]:
                 lat, lon = self.position_at(time_s)
+                for start_s, end_s, bearing_deg, distance_m in self.spoofs:
+                    if start_s <= time_s < end_s:
+                        lat, lon = destination(lat, lon, bearing_deg, distance_m)
                 out.append(
                     Position(
                         mmsi=self.mmsi,
@@ -165,18 +219,44 @@ class Voyage:
             time_s += self.report_every_s
         return out
 
-    def records(self) -> list[Position | StaticReport]:
-        records: list[Position | StaticReport] = []
-        if self.ship_type is not None or self.name is not None:
-            records.append(
+    def statics(self) -> list[StaticReport]:
+        """The static reports: one at the start, then every `static_every_s` (while the
+        vessel is heard), each saying what `identity_from` set for its time."""
+        if self.static_every_s is None:
+            if self.ship_type is None and self.name is None:
+                return []
+            times = [self.times[0]]
+        else:
+            times = []
+            time_s = self.times[0]
+            while time_s <= self.end_s:
+                i = min(bisect.bisect_right(self.times, time_s) - 1, len(self.reported) - 1)
+                if not self.reported or self.reported[max(i, 0)]:
+                    times.append(time_s)
+                time_s += self.static_every_s
+        out = []
+        starts = [s for s, *_ in self.identities]
+        for time_s in times:
+            _, name, call_sign, imo, destination_ = self.identities[
+                max(0, bisect.bisect_right(starts, time_s) - 1)
+            ]
+            out.append(
                 StaticReport(
                     mmsi=self.mmsi,
-                    time_s=self.times[0],
+                    time_s=time_s,
                     msg_type=5,
-                    name=self.name,
+                    name=name,
+                    call_sign=call_sign,
+                    imo=imo,
                     ship_type=self.ship_type,
+                    destination=destination_,
                 )
             )
+        return out
+
+    def records(self) -> list[Position | StaticReport]:
+        records: list[Position | StaticReport] = []
+        records.extend(self.statics())
         records.extend(self.positions())
         return records
 

@@ -176,6 +176,7 @@ class Watchlist:
 
 # ------------------------------------------------------------------ reading list text
 
+# Column (or JSON key) names, lower case with spaces and hyphens as underscores.
 _COLUMN_NAMES = {
     "mmsi": "mmsi",
     "imo": "imo",
@@ -186,13 +187,16 @@ _COLUMN_NAMES = {
     "ship_name": "name",
     "call_sign": "call_sign",
     "callsign": "call_sign",
-    "call sign": "call_sign",
     "list": "list",
     "list_name": "list",
     "note": "note",
     "notes": "note",
     "reason": "note",
 }
+
+
+def _column(key: object) -> str | None:
+    return _COLUMN_NAMES.get(str(key).strip().lower().replace(" ", "_").replace("-", "_"))
 
 
 def _number(value: Any, what: str, where: str, digits: tuple[int, int]) -> int | None:
@@ -211,7 +215,7 @@ def _entry(row: dict[str, Any], list_name: str, where: str) -> WatchlistEntry | 
     for key, value in row.items():
         if key is None:
             continue
-        column = _COLUMN_NAMES.get(str(key).strip().lower())
+        column = _column(key)
         if column is not None and value not in (None, ""):
             fields[column] = value
     mmsi = _number(fields.get("mmsi"), "MMSI", where, (1, 9))
@@ -233,8 +237,8 @@ def _entry(row: dict[str, Any], list_name: str, where: str) -> WatchlistEntry | 
 def parse_csv(text: str, list_name: str, source: str = "watchlist") -> list[WatchlistEntry]:
     """Entries of a CSV with a header naming any of: mmsi, imo, name, call_sign, list, note."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
-    if not any(h in _COLUMN_NAMES and _COLUMN_NAMES[h] != "note" for h in header):
+    header = list(reader.fieldnames or [])
+    if not any(_column(h) not in (None, "note", "list") for h in header):
         raise WatchlistError(
             f"{source}: expected a header with mmsi, imo, name or call_sign, got {header}"
         )
