@@ -1,10 +1,16 @@
-"""Scoring STS alerts against a simulation's truth (`stswatch evaluate`).
+"""Scoring alerts against a simulation's truth (`stswatch evaluate`).
 
 Alerts arrive as JSON Lines of alert events (`opened`, `updated`, `closed`), several per
 encounter. They are collapsed into one encounter per `alert_id`: its pair is the sorted
 MMSIs of its vessels, its start the earliest `start`, its end the latest `end` (or
-`last_seen` while the alert was still open). Only alerts of type "sts" count (events of
-other types are ignored and counted as such).
+`last_seen` while the alert was still open).
+
+Each alert type is scored on its own (`evaluate(..., alert_type=...)`; "sts" by default,
+`evaluate_by_type` for all): alerts of that type against the truth events about that type
+(each truth event names its `alert_type`). An alert that matches no event of its own type
+but an event about another detection (the STS alert of a pair whose planted case is a dark
+transfer, say) is *incidental*: neither right nor wrong for its type, it is counted apart
+and left out of precision.
 
 An encounter matches a truth event when its two vessels are among the event's vessels and
 the times overlap, each end widened by a tolerance (default one hour: a detector reports an
@@ -23,11 +29,12 @@ A ratio whose denominator is zero is reported as null ("n/a"), never as 0 or 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detectors.anomalies.params import ALERT_TYPES
 from detectors.errors import StswatchError
 from detectors.timefmt import iso_utc, parse_iso_utc
 from stswatch.simulator.truth import TruthEvent, read_truth
@@ -48,6 +55,7 @@ class Encounter:
     start_s: float
     end_s: float
     events: int
+    alert_type: str = "sts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,9 @@ class Evaluation:
     ignored_alert_events: int
     # encounter alert_id -> ids of the truth events it matches
     matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    alert_type: str = "sts"
+    # alerts of this type that match only events about other detections
+    incidental: tuple[Encounter, ...] = ()
 
     def _event(self, event_id: str) -> TruthEvent:
         return next(e for e in self.events if e.id == event_id)
@@ -169,10 +180,12 @@ def _parse_time(value: Any, where: str) -> float:
 
 
 def collapse_alerts(
-    lines: Iterable[str], source: str = "alerts"
+    lines: Iterable[str], source: str = "alerts", alert_types: Collection[str] = ("sts",)
 ) -> tuple[list[Encounter], int, int]:
-    """Encounters from alert event lines; also the events read and the events ignored."""
+    """Encounters from alert event lines of `alert_types`; also the events read and the
+    events ignored (of other types)."""
     firsts: dict[str, tuple[tuple[int, ...], float, float, int]] = {}
+    types: dict[str, str] = {}
     order: list[str] = []
     read = ignored = 0
     for number, raw in enumerate(lines, start=1):
@@ -187,7 +200,8 @@ def collapse_alerts(
         if not isinstance(obj, dict):
             raise AlertFileError(f"{where}: expected a JSON object")
         read += 1
-        if obj.get("type", "sts") != "sts":
+        alert_type = obj.get("type", "sts")
+        if alert_type not in alert_types:
             ignored += 1
             continue
         alert_id = obj.get("alert_id")
@@ -208,6 +222,7 @@ def collapse_alerts(
             firsts[alert_id] = (old_pair, min(old_start, start), max(old_end, end), count + 1)
         else:
             firsts[alert_id] = (pair, start, end, 1)
+            types[alert_id] = str(alert_type)
             order.append(alert_id)
     encounters = [
         Encounter(
@@ -216,16 +231,19 @@ def collapse_alerts(
             start_s=firsts[i][1],
             end_s=firsts[i][2],
             events=firsts[i][3],
+            alert_type=types[i],
         )
         for i in order
     ]
     return encounters, read, ignored
 
 
-def read_alerts(path: str | Path) -> tuple[list[Encounter], int, int]:
+def read_alerts(
+    path: str | Path, alert_types: Collection[str] = ("sts",)
+) -> tuple[list[Encounter], int, int]:
     try:
         with Path(path).open(encoding="utf-8") as handle:
-            return collapse_alerts(handle, str(path))
+            return collapse_alerts(handle, str(path), alert_types)
     except FileNotFoundError:
         raise AlertFileError(f"alerts file not found: {path}") from None
     except UnicodeDecodeError as err:
@@ -238,30 +256,67 @@ def evaluate(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     alert_events_read: int = 0,
     ignored_alert_events: int = 0,
+    alert_type: str = "sts",
 ) -> Evaluation:
-    """Match encounters to truth events by vessel pair and overlapping time."""
-    encounter_list = tuple(encounters)
-    event_list = tuple(events)
+    """Match the encounters of `alert_type` to the truth events about it, by vessels and
+    overlapping time."""
+    all_events = tuple(events)
+    event_list = tuple(e for e in all_events if e.alert_type == alert_type)
+    other_events = tuple(e for e in all_events if e.alert_type != alert_type)
+    kept: list[Encounter] = []
+    incidental: list[Encounter] = []
     matches: dict[str, tuple[str, ...]] = {}
-    for a in encounter_list:
-        members = set(a.pair)
-        hits = tuple(
-            e.id
-            for e in event_list
-            if members <= set(e.mmsis)
-            and a.start_s - tolerance_s <= e.end_s
-            and a.end_s + tolerance_s >= e.start_s
-        )
+    for a in encounters:
+        if a.alert_type != alert_type:
+            continue
+        hits = _matching(a, event_list, tolerance_s)
         if hits:
             matches[a.alert_id] = hits
+            kept.append(a)
+        elif _matching(a, other_events, tolerance_s):
+            incidental.append(a)
+        else:
+            kept.append(a)
     return Evaluation(
-        encounters=encounter_list,
+        encounters=tuple(kept),
         events=event_list,
         tolerance_s=tolerance_s,
         alert_events_read=alert_events_read,
         ignored_alert_events=ignored_alert_events,
         matches=matches,
+        alert_type=alert_type,
+        incidental=tuple(incidental),
     )
+
+
+def _matching(
+    alert: Encounter, events: Iterable[TruthEvent], tolerance_s: float
+) -> tuple[str, ...]:
+    members = set(alert.pair)
+    return tuple(
+        e.id
+        for e in events
+        if members <= set(e.mmsis)
+        and alert.start_s - tolerance_s <= e.end_s
+        and alert.end_s + tolerance_s >= e.start_s
+    )
+
+
+def evaluate_by_type(
+    encounters: Iterable[Encounter],
+    events: Iterable[TruthEvent],
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+) -> dict[str, Evaluation]:
+    """One evaluation per alert type found in the truth or the alerts (sts first)."""
+    encounter_list = list(encounters)
+    event_list = list(events)
+    present = {a.alert_type for a in encounter_list} | {e.alert_type for e in event_list}
+    order = [t for t in ALERT_TYPES if t in present] + sorted(present - set(ALERT_TYPES))
+    read = sum(a.events for a in encounter_list)
+    return {
+        alert_type: evaluate(encounter_list, event_list, tolerance_s, read, 0, alert_type)
+        for alert_type in order
+    }
 
 
 def evaluate_files(
@@ -269,6 +324,13 @@ def evaluate_files(
 ) -> Evaluation:
     encounters, read, ignored = read_alerts(alerts_path)
     return evaluate(encounters, read_truth(truth_path), tolerance_s, read, ignored)
+
+
+def evaluate_files_by_type(
+    truth_path: str | Path, alerts_path: str | Path, tolerance_s: float = DEFAULT_TOLERANCE_S
+) -> dict[str, Evaluation]:
+    encounters, _, _ = read_alerts(alerts_path, ALERT_TYPES)
+    return evaluate_by_type(encounters, read_truth(truth_path), tolerance_s)
 
 
 # ------------------------------------------------------------------ reporting
@@ -300,6 +362,8 @@ def to_json(ev: Evaluation) -> dict[str, Any]:
         "expected_events": len(ev.expected_events),
         "detected_events": len(ev.expected_events) - len(ev.missed_events),
         "tolerance_s": ev.tolerance_s,
+        "alert_type": ev.alert_type,
+        "incidental_alerts": len(ev.incidental),
         "categories": [
             {
                 "category": c.category,
@@ -329,6 +393,26 @@ def to_json(ev: Evaluation) -> dict[str, Any]:
     }
 
 
+def by_type_to_json(evaluations: dict[str, Evaluation]) -> dict[str, Any]:
+    return {alert_type: to_json(ev) for alert_type, ev in evaluations.items()}
+
+
+def by_type_table(evaluations: dict[str, Evaluation]) -> str:
+    """One line per alert type: expected events, decoys, alerts and the scores."""
+    lines = [
+        f"{'alert type':<18} {'expected':>8} {'decoys':>6} {'alerts':>6} {'incid.':>6} "
+        f"{'precision':>9} {'recall':>7} {'F1':>6} {'decoys alerted':>14}"
+    ]
+    for alert_type, ev in evaluations.items():
+        expected = len(ev.expected_events)
+        lines.append(
+            f"{alert_type:<18} {expected:>8} {len(ev.events) - expected:>6} "
+            f"{len(ev.encounters):>6} {len(ev.incidental):>6} {_fmt(ev.precision):>9} "
+            f"{_fmt(ev.recall):>7} {_fmt(ev.f1):>6} {len(ev.decoy_alerts):>14}"
+        )
+    return "\n".join(lines)
+
+
 def to_text(ev: Evaluation) -> str:
     expected = ev.expected_events
     detected = len(expected) - len(ev.missed_events)
@@ -354,6 +438,11 @@ def to_text(ev: Evaluation) -> str:
             f"{c.category:<22} {'yes' if c.expect_alert else 'no':<6} {c.events:>6} "
             f"{c.alerted:>7} {_fmt(c.recall) if c.expect_alert else '-':>7} "
             f"{'-' if c.expect_alert else str(c.false_positives):>10}"
+        )
+    if ev.incidental:
+        lines.append(
+            f"({len(ev.incidental)} {ev.alert_type} alerts match only events planted for "
+            "other detections and are left out)"
         )
     decoys = ev.decoy_alerts
     lines.append("")

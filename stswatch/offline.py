@@ -22,6 +22,7 @@ from detectors.timefmt import iso_utc
 from stswatch.decoding.inputs import read_inputs
 from stswatch.decoding.stats import DecodeStats
 from stswatch.reference import load_reference
+from stswatch.watchlists import WatchlistFiles, refresh_watchlists
 
 
 @dataclass(slots=True)
@@ -34,6 +35,10 @@ class DetectSummary:
     alerts: int = 0
     alert_events: dict[str, int] = field(default_factory=dict)
     still_open: int = 0
+    # Anomaly alert events (dark_sts, identity_conflict, ...) by type, and why some were not
+    # raised ("type:reason").
+    anomaly_events: dict[str, int] = field(default_factory=dict)
+    anomalies_suppressed: dict[str, int] = field(default_factory=dict)
     first_time_s: float | None = None
     last_time_s: float | None = None
     elapsed_s: float = 0.0
@@ -52,6 +57,10 @@ class DetectSummary:
             f"encounters: {self.encounters} (suppressed: {suppressed}); "
             f"alerts: {self.alerts} ({events or 'no events'}); still open at end: {self.still_open}"
         )
+        if self.anomaly_events or self.anomalies_suppressed:
+            found = ", ".join(f"{k} {v}" for k, v in sorted(self.anomaly_events.items()))
+            held = ", ".join(f"{k} {v}" for k, v in sorted(self.anomalies_suppressed.items()))
+            out.append(f"anomaly alert events: {found or 'none'} (suppressed: {held or 'none'})")
         out.append(f"took {self.elapsed_s:.1f} s")
         return out
 
@@ -94,7 +103,8 @@ def run_detect(
 ) -> DetectSummary:
     started = time.monotonic()
     zones, ports = load_reference(settings.reference, announce=True)
-    detector = EncounterDetector(settings.detection, zones, ports)
+    watchlists = WatchlistFiles.from_settings(settings.watchlists)
+    detector = EncounterDetector(settings.detection, zones, ports, watchlist=watchlists.current())
     stats = DecodeStats()
     summary = DetectSummary(decode=stats)
     alerts_written = 0
@@ -138,8 +148,11 @@ def run_detect(
         events = detector.process(item)
         if events:
             write(events)
-        if progress is not None and records % 4096 == 0:
-            progress.update(records, alerts_written, detector.max_time_s)
+        if records % 4096 == 0:
+            # A watchlist file edited while a long input runs applies from then on.
+            refresh_watchlists(watchlists, (detector,))
+            if progress is not None:
+                progress.update(records, alerts_written, detector.max_time_s)
     write(detector.finish())
     if progress is not None:
         progress.done()
@@ -151,6 +164,8 @@ def run_detect(
     summary.suppressed = tracker.suppressed_counts()
     summary.alert_events = dict(tracker.events_by_kind)
     summary.alerts = tracker.events_by_kind.get("opened", 0)
+    summary.anomaly_events = dict(detector.anomalies.events_by_type)
+    summary.anomalies_suppressed = dict(detector.anomalies.suppressed)
     summary.still_open = sum(
         1 for p in tracker.pairs.values() if p.opened and not p.closed and p.owned
     )

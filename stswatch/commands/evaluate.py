@@ -1,11 +1,22 @@
-"""`stswatch evaluate`: precision, recall and F1 of STS alerts against a simulation's truth."""
+"""`stswatch evaluate`: precision, recall and F1 of alerts against a simulation's truth.
+
+The STS report comes first (as before); when the truth or the alerts hold other alert types
+(dark_sts, identity_conflict, ...), a table with one line per type follows."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from stswatch.evaluation import DEFAULT_TOLERANCE_S, evaluate_files, to_json, to_text
+from stswatch.evaluation import (
+    DEFAULT_TOLERANCE_S,
+    by_type_table,
+    by_type_to_json,
+    evaluate_files,
+    evaluate_files_by_type,
+    to_json,
+    to_text,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,9 +43,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_files(args.truth, args.alerts, args.tolerance_h * 3600.0)
+    tolerance_s = args.tolerance_h * 3600.0
+    result = evaluate_files(args.truth, args.alerts, tolerance_s)
+    by_type = evaluate_files_by_type(args.truth, args.alerts, tolerance_s)
+    others = set(by_type) - {"sts"}
     if args.json:
-        print(json.dumps(to_json(result), indent=2))
+        document = to_json(result)
+        document["by_type"] = by_type_to_json(by_type)
+        print(json.dumps(document, indent=2))
     else:
         print(to_text(result))
+        if others:
+            print()
+            print("by alert type (alerts matching only events of other types are incidental):")
+            print(by_type_table(by_type))
     return 0

@@ -28,7 +28,7 @@ class ScenarioError(StswatchError):
     """A scenario file is missing, not valid TOML, or describes something impossible."""
 
 
-# Each planted category and whether the STS rule should alert on it.
+# Each planted category and whether the detection it is about should alert on it.
 CATEGORY_EXPECT_ALERT: dict[str, bool] = {
     "sts": True,
     "sts_reception_gap": True,
@@ -39,6 +39,38 @@ CATEGORY_EXPECT_ALERT: dict[str, bool] = {
     "pair_trawlers": False,
     "anchored_near_port": False,
     "high_seas_sts": False,
+    # one ship of a rendezvous silent for `gap_minutes` alongside / 2.5 km away
+    "dark_sts": True,
+    "dark_apart": False,
+    # the ship's MMSI also broadcast `separation_m` abeam of it, for the duration (hours /
+    # a few minutes)
+    "identity_conflict": True,
+    "conflict_brief": False,
+    # the ship's reports displaced `separation_m` abeam from start_h on / for the duration
+    "position_jump": True,
+    "position_glitch": False,
+    # the ship's static reports change at start_h: a new name (and a new MMSI and flag when
+    # the two flags differ) / only the voyage data (destination)
+    "identity_change": True,
+    "voyage_update": False,
+    # the ship silent for the duration (6 h or more / less)
+    "ais_gap": True,
+    "gap_short": False,
+}
+
+# The alert type each category is about (what the evaluator scores it against).
+CATEGORY_ALERT_TYPE: dict[str, str] = {
+    **{category: "sts" for category in CATEGORY_EXPECT_ALERT},
+    "dark_sts": "dark_sts",
+    "dark_apart": "dark_sts",
+    "identity_conflict": "identity_conflict",
+    "conflict_brief": "identity_conflict",
+    "position_jump": "position_jump",
+    "position_glitch": "position_jump",
+    "identity_change": "identity_change",
+    "voyage_update": "identity_change",
+    "ais_gap": "ais_gap",
+    "gap_short": "ais_gap",
 }
 
 

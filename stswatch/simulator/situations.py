@@ -14,20 +14,34 @@ pieces meet.
 - `passing`: two ships on reciprocal courses pass `separation_m` apart at full speed.
 - `anchored_near_port`: two ships anchored a few hundred metres apart inside a port's
   anchorage.
+
+The anomaly detections' cases (one ship on a steady course through `position_latlon`,
+there at `start_h`, unless said otherwise):
+
+- `dark_sts` / `dark_apart`: a rendezvous (alongside / 2.5 km apart) in which one ship is
+  silent for `gap_minutes` in the middle; the truth interval is the silence;
+- `identity_conflict` / `conflict_brief`: a second transmitter with the ship's identity
+  `separation_m` abeam of it (drifting) for `duration_h` (hours / minutes);
+- `position_jump` / `position_glitch`: the ship's reports displaced `separation_m` abeam
+  from `start_h` to the end / for `duration_h` only;
+- `identity_change` / `voyage_update`: from `start_h` the static reports give a new name
+  (and, when the two `flags` differ, a new MMSI under that flag, same IMO) / only a new
+  destination and draught;
+- `ais_gap` / `gap_short`: the ship is silent for `duration_h`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from shapely.geometry import Point, Polygon
 
 from detectors.geodesy import mean_position
 
-from .geo import destination, haversine_m, make_route
-from .identity import IdentityFactory, VesselIdentity
+from .geo import destination, haversine_m, make_route, offset
+from .identity import IdentityFactory, VesselIdentity, make_imo
 from .landmask import LandMask
 from .motion import (
     STATUS_AT_ANCHOR,
@@ -45,7 +59,7 @@ from .motion import (
     smooth_noise,
     tidal_current,
 )
-from .scenario import Scenario, ScenarioError, Situation, Zone
+from .scenario import CATEGORY_ALERT_TYPE, Scenario, ScenarioError, Situation, Zone
 from .traffic import approach_piece, departure_piece
 from .truth import TruthEvent
 
@@ -183,6 +197,7 @@ def _event(
         min_distance_m=dmin,
         max_distance_m=dmax,
         max_median_speed_kn=speed,
+        alert_type=CATEGORY_ALERT_TYPE[sit.category],
     )
 
 
@@ -335,8 +350,16 @@ def _rendezvous(
         "short_meeting": "two ships alongside for less than the alert duration",
         "tug_alongside": "a tug alongside a tanker",
         "loiter_apart": "two slow ships a few kilometres apart",
+        "dark_sts": "one ship silent alongside the other",
+        "dark_apart": "one ship silent 2.5 km from the other",
     }.get(sit.category, sit.category)
-    return [a, b], _event(sit, scenario, a, b, t0, t1, description)
+    event = _event(sit, scenario, a, b, t0, t1, description)
+    if sit.category in ("dark_sts", "dark_apart"):
+        silences = gaps_b or gaps_a
+        if not silences:
+            raise ScenarioError(f"{what}: a {sit.category} situation needs gap_minutes > 0")
+        event = replace(event, start_s=silences[0][0], end_s=silences[0][1])
+    return [a, b], event
 
 
 def _pair_trawlers(
@@ -547,6 +570,161 @@ def _anchored(
     return [a, b], _event(sit, scenario, a, b, t0, t1, "two ships at anchor near a port")
 
 
+def _lone_track(
+    sit: Situation, scenario: Scenario, land: LandMask, t_from: float, t_to: float
+) -> Track:
+    """A ship on a steady course (`heading_deg`, `speed_kn`) that is at `position_latlon`
+    at `start_h`, from `t_from` to `t_to` (clipped to the scenario)."""
+    t0 = scenario.start_s + sit.start_h * 3600.0
+    t_from = max(scenario.start_s, t_from)
+    t_to = min(scenario.end_s, t_to)
+    lat0, lon0 = sit.position_latlon
+    back_m = sit.speed_kn * 1852.0 / 3600.0 * (t0 - t_from)
+    start_lat, start_lon = destination(lat0, lon0, (sit.heading_deg + 180.0) % 360.0, back_m)
+    piece = departure_piece(
+        start_lat, start_lon, t_from, t_to, sit.heading_deg, sit.speed_kn, sit.speed_kn, 1.0
+    )
+    _check_sea(land, piece, f"situation {sit.id}")
+    return piece
+
+
+def _lone_event(
+    sit: Situation,
+    scenario: Scenario,
+    track: Track,
+    mmsis: tuple[int, ...],
+    start_s: float,
+    end_s: float,
+    description: str,
+) -> TruthEvent:
+    lat, lon = (float(v) for v in track.position_at(0.5 * (start_s + end_s)))
+    zone = zone_of(scenario.zones, lat, lon)
+    return TruthEvent(
+        id=sit.id,
+        category=sit.category,
+        expect_alert=sit.expect_alert,
+        mmsis=tuple(sorted(set(mmsis))),
+        start_s=start_s,
+        end_s=end_s,
+        lat=lat,
+        lon=lon,
+        eez_iso=zone.iso_ter if zone else None,
+        eez_mrgid=zone.mrgid if zone else None,
+        description=sit.description or description,
+        alert_type=CATEGORY_ALERT_TYPE[sit.category],
+    )
+
+
+def _lone_identity(
+    sit: Situation, ids: IdentityFactory, rng: np.random.Generator
+) -> VesselIdentity:
+    identity = ids.make(sit.flags[0], sit.ship_types[0], "A", "FOR ORDERS")
+    if identity.imo == 0:
+        identity = replace(identity, imo=make_imo(rng))
+    return identity
+
+
+def _displaced(track: Track, start_s: float, end_s: float, bearing: float, metres: float) -> Track:
+    """The track with its positions in [start_s, end_s) moved `metres` towards `bearing`."""
+    inside = (track.time_s >= start_s) & (track.time_s < end_s)
+    lat = track.lat.copy()
+    lon = track.lon.copy()
+    east = metres * math.sin(math.radians(bearing))
+    north = metres * math.cos(math.radians(bearing))
+    lat[inside], lon[inside] = offset(track.lat[inside], track.lon[inside], east, north)
+    return Track(track.time_s, lat, lon, track.heading_deg, track.status)
+
+
+def _identity_conflict(
+    sit: Situation,
+    scenario: Scenario,
+    ids: IdentityFactory,
+    rng: np.random.Generator,
+    land: LandMask,
+) -> tuple[list[PlantedVessel], TruthEvent]:
+    t0 = scenario.start_s + sit.start_h * 3600.0
+    t1 = t0 + sit.duration_h * 3600.0
+    ship = _lone_track(sit, scenario, land, t0 - 2.0 * 3600.0, t1 + 3.0 * 3600.0)
+    lat, lon = (float(v) for v in ship.position_at(t0))
+    clone_lat, clone_lon = destination(lat, lon, (sit.heading_deg + 90.0) % 360.0, sit.separation_m)
+    drift_bearing = float(rng.uniform(0.0, 360.0))
+    clone = departure_piece(clone_lat, clone_lon, t0, t1, drift_bearing, 0.4, 0.4, 1.0)
+    _check_sea(land, clone, f"situation {sit.id} (second transmitter)")
+    identity = _lone_identity(sit, ids, rng)
+    vessels = [PlantedVessel(identity, ship, ()), PlantedVessel(identity, clone, ())]
+    event = _lone_event(
+        sit, scenario, ship, (identity.mmsi,), t0, t1, "one MMSI broadcast from two places"
+    )
+    return vessels, event
+
+
+def _position_jump(
+    sit: Situation,
+    scenario: Scenario,
+    ids: IdentityFactory,
+    rng: np.random.Generator,
+    land: LandMask,
+) -> tuple[list[PlantedVessel], TruthEvent]:
+    t0 = scenario.start_s + sit.start_h * 3600.0
+    t1 = t0 + sit.duration_h * 3600.0
+    ship = _lone_track(sit, scenario, land, t0 - 2.0 * 3600.0, t1 + 1.0 * 3600.0)
+    until = ship.end_s + 1.0 if sit.category == "position_jump" else t1
+    reported = _displaced(ship, t0, until, (sit.heading_deg + 90.0) % 360.0, sit.separation_m)
+    identity = _lone_identity(sit, ids, rng)
+    what = (
+        "the reported track leaps abeam and carries on"
+        if sit.category == "position_jump"
+        else "the reported track leaps abeam and comes back"
+    )
+    return [PlantedVessel(identity, reported, ())], _lone_event(
+        sit, scenario, ship, (identity.mmsi,), t0, t1, what
+    )
+
+
+def _identity_change(
+    sit: Situation,
+    scenario: Scenario,
+    ids: IdentityFactory,
+    rng: np.random.Generator,
+    land: LandMask,
+) -> tuple[list[PlantedVessel], TruthEvent]:
+    t0 = scenario.start_s + sit.start_h * 3600.0
+    t1 = t0 + sit.duration_h * 3600.0
+    ship = _lone_track(sit, scenario, land, t0 - 2.0 * 3600.0, t1 + 1.0 * 3600.0)
+    before = ship.window(ship.start_s, t0 - 1.0)
+    after = ship.window(t0, ship.end_s)
+    old = _lone_identity(sit, ids, rng)
+    if sit.category == "voyage_update":
+        new = replace(old, destination="SINGAPORE", draught_m=round(old.draught_m * 0.6, 1))
+        what = "the static reports change destination and draught"
+    elif sit.flags[1] != sit.flags[0]:
+        fresh = ids.make(sit.flags[1], old.ship_type, "A", old.destination)
+        new = replace(old, mmsi=fresh.mmsi, name=fresh.name, call_sign=fresh.call_sign)
+        what = "the ship is reflagged: a new MMSI, flag and name under the same IMO"
+    else:
+        fresh = ids.make(sit.flags[0], old.ship_type, "A", old.destination)
+        new = replace(old, name=fresh.name)
+        what = "the ship is renamed"
+    vessels = [PlantedVessel(old, before, ()), PlantedVessel(new, after, ())]
+    return vessels, _lone_event(sit, scenario, ship, (old.mmsi, new.mmsi), t0, t1, what)
+
+
+def _ais_gap(
+    sit: Situation,
+    scenario: Scenario,
+    ids: IdentityFactory,
+    rng: np.random.Generator,
+    land: LandMask,
+) -> tuple[list[PlantedVessel], TruthEvent]:
+    t0 = scenario.start_s + sit.start_h * 3600.0
+    t1 = t0 + sit.duration_h * 3600.0
+    ship = _lone_track(sit, scenario, land, t0 - 2.0 * 3600.0, t1 + 2.0 * 3600.0)
+    identity = _lone_identity(sit, ids, rng)
+    return [PlantedVessel(identity, ship, ((t0, t1),))], _lone_event(
+        sit, scenario, ship, (identity.mmsi,), t0, t1, "the ship is silent"
+    )
+
+
 def build_situation(
     sit: Situation,
     scenario: Scenario,
@@ -561,4 +739,12 @@ def build_situation(
         return _passing(sit, scenario, ids, rng, land)
     if sit.category == "anchored_near_port":
         return _anchored(sit, scenario, ids, rng, land)
+    if sit.category in ("identity_conflict", "conflict_brief"):
+        return _identity_conflict(sit, scenario, ids, rng, land)
+    if sit.category in ("position_jump", "position_glitch"):
+        return _position_jump(sit, scenario, ids, rng, land)
+    if sit.category in ("identity_change", "voyage_update"):
+        return _identity_change(sit, scenario, ids, rng, land)
+    if sit.category in ("ais_gap", "gap_short"):
+        return _ais_gap(sit, scenario, ids, rng, land)
     return _rendezvous(sit, scenario, ids, rng, land)

@@ -7,7 +7,8 @@ One JSON object:
  "start": "2024-05-01T00:00:00Z", "end": "2024-05-01T03:00:00Z", "vessels": 31,
  "zones_approximate": true,
  "events": [
-   {"id": "sts-1", "category": "sts", "expect_alert": true, "mmsis": [412000123, 636012000],
+   {"id": "sts-1", "category": "sts", "alert_type": "sts", "expect_alert": true,
+    "mmsis": [412000123, 636012000],
     "start": "...Z", "end": "...Z", "position": {"lat": 30.9, "lon": 123.4},
     "eez_iso": "CHN", "eez_mrgid": 8486, "description": "...",
     "min_distance_m": 52.1, "max_distance_m": 71.8, "max_median_speed_kn": 0.6}, ...]}
@@ -17,6 +18,12 @@ One JSON object:
 alongside (not the approach); for decoys, the time the pair is doing what could fool a
 detector (passing close, meeting, lying 2-3 km apart, trawling side by side, at anchor).
 Distances and speeds are measured on the noise-free tracks over that interval.
+
+`alert_type` names the detection the event is about (`sts`, `dark_sts`, `identity_conflict`,
+`position_jump`, `identity_change`, `ais_gap`; "sts" when a file has none). Events about one
+vessel list one MMSI (two for an identity change that moved to a new MMSI); for dark
+transfers and gaps `start`/`end` bound the silence, for a jump or an identity change they
+start when it happens.
 """
 
 from __future__ import annotations
@@ -52,11 +59,13 @@ class TruthEvent:
     min_distance_m: float | None = None
     max_distance_m: float | None = None
     max_median_speed_kn: float | None = None
+    alert_type: str = "sts"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "category": self.category,
+            "alert_type": self.alert_type,
             "expect_alert": self.expect_alert,
             "mmsis": sorted(self.mmsis),
             "start": iso_utc(round(self.start_s)),
@@ -88,6 +97,7 @@ class TruthEvent:
             min_distance_m=data.get("min_distance_m"),
             max_distance_m=data.get("max_distance_m"),
             max_median_speed_kn=data.get("max_median_speed_kn"),
+            alert_type=str(data.get("alert_type", "sts")),
         )
 
 

@@ -190,7 +190,9 @@ def test_command_prints_scores_and_json(tmp_path: Path, capsys: pytest.CaptureFi
     data = json.loads(capsys.readouterr().out)
     assert data["precision"] == 0.5 and data["recall"] == 0.5
     assert data["decoys_alerted"][0]["event_id"] == "meeting"
+    by_type = data.pop("by_type")
     assert data == to_json(evaluate_files(truth_path, alerts_path))
+    assert set(by_type) == {"sts"} and by_type["sts"] == data
 
 
 def test_missing_files_are_one_line_errors(
