@@ -532,7 +532,9 @@ def test_slow_consumer_lag_grows_then_drains_and_every_line_is_accounted_for(
             return lag == 0
 
         drained_s = ingest_s + wait_until("lag drained", drained, 100, every_s=0.5)
-        records = read_all(settings, names.positions, timeout_s=10)
+        records = read_topic_records(
+            settings, names.positions, min_messages=want_records, timeout_s=90, idle_s=2
+        )
         letters = [json.loads(r.value) for r in read_all(settings, names.dead_letter)]
     finally:
         worker.stop()
