@@ -120,9 +120,10 @@ def _nearest_vectorised(
 
     dlat = cand_lat[None, :] - member_lat[:, None]
     dlon = cand_lon[None, :] - member_lon[:, None]
-    h = np.sin(dlat * 0.5) ** 2 + np.cos(member_lat)[:, None] * np.cos(cand_lat)[
-        None, :
-    ] * np.sin(dlon * 0.5) ** 2
+    h = (
+        np.sin(dlat * 0.5) ** 2
+        + np.cos(member_lat)[:, None] * np.cos(cand_lat)[None, :] * np.sin(dlon * 0.5) ** 2
+    )
     distance = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
     distance[member_mmsi[:, None] == cand_mmsi[None, :]] = np.inf
     distance[distance > max_distance_m + _PROPOSAL_SLACK_M] = np.inf

@@ -8,10 +8,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from detectors.records import Position, Reject, StaticReport
 from stswatch.decoding.jsonl import (
     iter_json_lines,
+    position_json_line,
     position_to_json,
     record_to_json_line,
     static_to_json,
@@ -187,3 +190,24 @@ def test_not_available_codes_from_other_writers_become_none() -> None:
     }
     (item,) = iter_json_lines([json.dumps(document)], "x")
     assert item == POSITION._replace(sog_kn=None, cog_deg=None, heading_deg=None, nav_status=None)
+
+
+@given(
+    st.builds(
+        Position,
+        mmsi=st.integers(1, 999_999_999),
+        time_s=st.one_of(
+            st.integers(0, 4_000_000_000).map(float), st.floats(0, 4e9, allow_nan=False)
+        ),
+        lat=st.floats(-90, 90, allow_nan=False),
+        lon=st.floats(-180, 180, allow_nan=False),
+        sog_kn=st.one_of(st.none(), st.floats(0, 102.2, allow_nan=False)),
+        cog_deg=st.one_of(st.none(), st.floats(0, 359.9, allow_nan=False)),
+        heading_deg=st.one_of(st.none(), st.floats(0, 359, allow_nan=False)),
+        nav_status=st.one_of(st.none(), st.integers(0, 15)),
+        msg_type=st.sampled_from([1, 2, 3, 18, 19, 27]),
+    )
+)
+def test_the_fast_position_line_is_exactly_json_dumps(position: Position) -> None:
+    expected = json.dumps(position_to_json(position), separators=(",", ":"))
+    assert position_json_line(position) == expected
