@@ -155,7 +155,7 @@ class AnomalyMonitor:
         if (
             upcoming is not None
             and upcoming[0].time_s <= time_s + params.max_hold_s
-            and not self.segmenter.reaches_main(state, upcoming[0])
+            and not self.segmenter.belongs_to_main(state, upcoming[0])
         ):
             # Out of the main track's reach: not this vessel's position as far as the
             # encounter detector is concerned (it is segmented with its interval next tick).

@@ -56,6 +56,11 @@ class Segment:
         limit_m = max_speed_mps * span_s + slack_m
         return haversine_m(self.lat, self.lon, position.lat, position.lon) <= limit_m
 
+    def speed_to(self, position: Position, slack_m: float) -> float:
+        """The speed (m/s) it takes to get from here to `position`, noise allowance off."""
+        distance_m = haversine_m(self.lat, self.lon, position.lat, position.lon)
+        return max(0.0, distance_m - slack_m) / max(1.0, abs(position.time_s - self.time_s))
+
     def add(self, position: Position) -> None:
         if position.time_s >= self.time_s:
             self.time_s = position.time_s
@@ -245,17 +250,30 @@ class Segmenter:
         self.slack_m = params.position_slack_m
         self.tick_s = tick_s
 
-    def reaches_main(self, state: VesselAnomalies, position: Position) -> bool:
+    def belongs_to_main(self, state: VesselAnomalies, position: Position) -> bool:
+        """Whether `position` would join the main segment (without adding it)."""
         main = state.main
-        return main is None or main.reaches(position, self.max_speed_mps, self.slack_m)
+        if main is None:
+            return True
+        if not main.reaches(position, self.max_speed_mps, self.slack_m):
+            return False
+        return not state.sides or self._side_for(state, position, main) is None
 
     def observe(self, state: VesselAnomalies, position: Position, found: Findings) -> bool:
-        """Put `position` (the next in event time) in its segment; True if it is main."""
+        """Put `position` (the next in event time) in its segment; True if it is main.
+
+        A position that several segments can reach joins the one heard from last (a track
+        that leapt 12 km is reachable from its old place again within minutes at 50 kn,
+        but it carries on from the new place; a stray position long ago must not capture
+        the track when the ship later passes near it), or, between segments heard within a
+        minute of each other, the one it takes the lower speed to reach."""
         main = state.main
         if main is None:
             state.main = Segment(position.time_s, position.lat, position.lon)
             return True
-        if main.reaches(position, self.max_speed_mps, self.slack_m):
+        if main.reaches(position, self.max_speed_mps, self.slack_m) and (
+            not state.sides or self._side_for(state, position, main) is None
+        ):
             silence_s = position.time_s - main.time_s
             if silence_s > self.tick_s:
                 state.resumed = (main.time_s, position.time_s, position.lat, position.lon)
@@ -272,7 +290,7 @@ class Segmenter:
                     )
             main.add(position)
             return True
-        side = self._side_for(state, position)
+        side = self._side_for(state, position, None)
         if side is None:
             side = Segment(position.time_s, position.lat, position.lon)
             state.sides.append(side)
@@ -312,14 +330,24 @@ class Segmenter:
             found.conflicting.append(side)
         return False
 
-    def _side_for(self, state: VesselAnomalies, position: Position) -> Segment | None:
-        best: Segment | None = None
-        for side in state.sides:
-            if side.reaches(position, self.max_speed_mps, self.slack_m) and (
-                best is None or side.time_s > best.time_s
-            ):
-                best = side
-        return best
+    def _side_for(
+        self, state: VesselAnomalies, position: Position, main: Segment | None
+    ) -> Segment | None:
+        """The side segment `position` fits best (see `observe`); with `main` given (and
+        reaching it), only a side segment that fits better than the main one."""
+        slack_m = self.slack_m
+        reaching = [s for s in state.sides if s.reaches(position, self.max_speed_mps, slack_m)]
+        if not reaching:
+            return None
+        candidates: list[tuple[Segment, bool]] = [(s, False) for s in reaching]
+        if main is not None:
+            candidates.append((main, True))
+        latest_s = max(s.time_s for s, _ in candidates)
+        recent = [(s, is_main) for s, is_main in candidates if s.time_s >= latest_s - 60.0]
+        best, best_is_main = min(
+            recent, key=lambda item: (item[0].speed_to(position, slack_m), not item[1])
+        )
+        return None if best_is_main else best
 
     def expire(self, state: VesselAnomalies, time_s: float) -> None:
         """Drop side segments quiet for `side_segment_expiry_s` and gaps past memory."""
