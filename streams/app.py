@@ -29,10 +29,13 @@ from typing import Any
 
 import faust
 from faust.tables.table import Table
+from kafka import KafkaAdminClient
 
 from config.settings import Settings
 from detectors.encounters import PortLookup, ZoneLookup
-from streams.kafka_clients import faust_broker_credentials, faust_broker_url
+from detectors.timefmt import parse_iso_utc
+from streams.kafka_clients import admin_kwargs, connect, faust_broker_credentials, faust_broker_url
+from streams.metrics import LagMonitor, WorkerMetrics, start_exporter
 from streams.shards import Sharding
 from streams.stages import (
     DecodeStage,
@@ -138,13 +141,7 @@ class StreamPipeline:
             settings.detection, self.sharding, self.names.shards, zones, ports
         )
         self.status: StatusWriter | None = None
-        self.counters: dict[str, int] = {
-            "raw_messages": 0,
-            "shard_messages": 0,
-            "alerts": 0,
-            "dead_letters": 0,
-            "internal_errors": 0,
-        }
+        self.metrics = WorkerMetrics()
 
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
         app.agent(self.shards_topic, name="stswatch-shards")(self._shard_agent)
@@ -158,6 +155,10 @@ class StreamPipeline:
         if self.status is None:
             self.status = StatusWriter(async_client(self.settings.redis), self.settings.redis)
         return self.status
+
+    def _count_dead_letters(self, letters: list[Outgoing]) -> None:
+        for letter in letters:
+            self.metrics.count_dead_letter(letter.label or "unknown")
 
     async def _publish(self, topic: Any, messages: list[Outgoing]) -> None:
         producer = self.app.producer
@@ -185,25 +186,26 @@ class StreamPipeline:
                 await self._publish(self.shards_topic, out.shards)
                 await self._publish(self.records_topic, out.records)
                 await self._publish(self.dead_letter_topic, out.dead_letters)
-                self.counters["raw_messages"] += 1
-                self.counters["dead_letters"] += len(out.dead_letters)
+                self._count_dead_letters(out.dead_letters)
+                self.metrics.count_decoded("position", out.positions)
+                self.metrics.count_decoded("static", out.statics)
             except Exception as err:  # one bad message must not stop the agent
                 log.exception("decode failed at %s:%s", message.partition, message.offset)
-                self.counters["internal_errors"] += 1
-                await self._publish(
-                    self.dead_letter_topic,
-                    [
-                        dead_letter(
-                            "internal_error",
-                            repr(err),
-                            "",
-                            self.names.raw,
-                            message.partition,
-                            message.offset,
-                            raw=event.value or b"",
-                        )
-                    ],
-                )
+                letters = [
+                    dead_letter(
+                        "internal_error",
+                        repr(err),
+                        "",
+                        self.names.raw,
+                        message.partition,
+                        message.offset,
+                        raw=event.value or b"",
+                    )
+                ]
+                await self._publish(self.dead_letter_topic, letters)
+                self._count_dead_letters(letters)
+            self.metrics.count_message(self.names.raw)
+            self.metrics.observe_processing(message.timestamp or None, time.time())
             yield None
 
     async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
@@ -220,7 +222,6 @@ class StreamPipeline:
                     stage.handle(event.value, message.partition, message.offset, self.state, out)
                 except Exception as err:  # one bad message must not stop the agent
                     log.exception("shard step failed at %s:%s", message.partition, message.offset)
-                    self.counters["internal_errors"] += 1
                     out.dead_letters.append(
                         dead_letter(
                             "internal_error",
@@ -233,14 +234,24 @@ class StreamPipeline:
                         )
                     )
             unacked.extend(events)
-            self.counters["shard_messages"] += len(events)
-            self.counters["alerts"] += len(out.alerts)
-            self.counters["dead_letters"] += len(out.dead_letters)
             await self._publish(self.alerts_topic, out.alerts)
             await self._publish(self.dead_letter_topic, out.dead_letters)
+            metrics = self.metrics
+            metrics.count_message(self.names.shards, len(events))
+            self._count_dead_letters(out.dead_letters)
+            published_at_s = time.time()
+            for document in out.alert_documents:
+                metrics.count_alert(
+                    document["event"], parse_iso_utc(document["event_time"]), published_at_s
+                )
             for position, identity in out.vessels.values():
                 status.note_vessel(position, identity)
             await status.flush()
+            metrics.set_state(
+                active_encounters=stage.active_encounters(),
+                tracked_vessels=stage.tracked_vessels(),
+                status_pending=status.pending,
+            )
 
             now = time.monotonic()
             if now - last_save >= interval_s or len(events) < _SHARD_TAKE_MAX:
@@ -265,11 +276,35 @@ class StreamPipeline:
             except (ValueError, KeyError, TypeError) as err:
                 log.error("unreadable alert on %s: %s", self.names.alerts, err)
             await status.flush()
+            self.metrics.count_message(self.names.alerts)
             yield None
+
+
+def start_monitoring(pipeline: StreamPipeline) -> list[Any]:
+    """The Prometheus exporter (when `metrics.worker_port` is set) and the lag monitor."""
+    settings = pipeline.settings
+    started: list[Any] = []
+    if settings.metrics.worker_port:
+        started.append(
+            start_exporter(pipeline.metrics, settings.metrics.worker_port, settings.metrics.host)
+        )
+        kafka = settings.kafka
+        admin = connect(kafka, KafkaAdminClient, **admin_kwargs(kafka, client_id="stswatch-lag"))
+        names = pipeline.names
+        started.append(
+            LagMonitor(
+                admin,
+                pipeline.metrics,
+                settings.stream.app_id,
+                [names.raw, names.shards, names.alerts],
+            ).start()
+        )
+    return started
 
 
 def run_worker(pipeline: StreamPipeline, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM (Faust handles both and commits on the way out)."""
+    start_monitoring(pipeline)
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every
     # record: every debug call in aiokafka then builds a LogRecord (13 % of a busy worker).

@@ -48,6 +48,8 @@ class Outgoing:
     key: bytes
     value: bytes
     partition: int | None = None
+    # What the message is about, for metrics (a dead letter's reason).
+    label: str = ""
 
 
 def dead_letter(
@@ -74,7 +76,9 @@ def dead_letter(
         document["line"] = line
     if raw is not None:
         document["raw_b64"] = base64.b64encode(raw).decode("ascii")
-    return Outgoing(source.encode("utf-8", "replace"), json.dumps(document).encode("utf-8"))
+    return Outgoing(
+        source.encode("utf-8", "replace"), json.dumps(document).encode("utf-8"), label=reason
+    )
 
 
 @dataclass(slots=True)
@@ -82,6 +86,8 @@ class DecodeOutput:
     shards: list[Outgoing] = field(default_factory=list)
     records: list[Outgoing] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
+    positions: int = 0
+    statics: int = 0
 
 
 class DecodeStage:
@@ -157,6 +163,8 @@ class DecodeStage:
                 newest_s = item.time_s
         if newest_s is not None:
             self.source_time_s[batch.source] = newest_s
+        out.positions = len(positions)
+        out.statics = len(statics)
         out.shards = self._route(positions, statics, newest_s, batch.final)
         if self.publish_records:
             out.records = self._records(positions, statics)
@@ -270,6 +278,18 @@ class ShardStage:
                 restore_partition(found, partition, table)
             self.detectors[partition] = found
         return found
+
+    def active_encounters(self) -> int:
+        """Alerted encounters not yet closed that this worker reports."""
+        return sum(
+            1
+            for detector in self.detectors.values()
+            for pair in detector.tracker.pairs.values()
+            if pair.owned and pair.opened and not pair.closed
+        )
+
+    def tracked_vessels(self) -> int:
+        return sum(len(detector.tracks) for detector in self.detectors.values())
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget partitions this worker no longer holds (their state lives in the table)."""
