@@ -13,14 +13,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
 from detectors.records import Position, Reject, StaticReport
+from streams.ingest import IngestCounts, SourceBatcher, replay_lines
 from streams.raw import RawError, decode_raw, encode_raw
 from streams.shards import Sharding
 from streams.stages import DecodeStage
@@ -609,3 +612,27 @@ def test_fuzz_helpers_build_valid_lines() -> None:
     fragments = [tag(f"c:{int(T0)}") + f for f in static_fragments(244_000_001, 3)]
     items = decoder.decode_lines(fragments, "x", None)
     assert [type(i) for i in items] == [StaticReport]
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    def send(self, source: str, value: bytes) -> None:
+        self.values.append(value)
+
+
+@pytest.mark.parametrize("corrupt_time", ["32503680000", "nan", "inf", "9" * 400])
+def test_a_corrupt_line_time_does_not_stall_a_paced_replay(corrupt_time: str) -> None:
+    """A year-3000 (or NaN, inf) time between good lines used to make the pacer wait for
+    centuries or raise; it is sent without pacing and the replay goes on."""
+    good = [
+        tag(f"c:{int(T0) + offset}") + position_line(244_000_001, 52.0, 4.0) for offset in (0, 1)
+    ]
+    lines = [good[0], tag(f"c:{corrupt_time}") + position_line(244_000_002, 52.0, 4.0), good[1]]
+    sink = _Collect()
+    batcher = SourceBatcher("paced", sink, IngestCounts(), max_lines=10)
+    started = time.monotonic()
+    assert replay_lines(lines, batcher, speed=2.0)
+    assert time.monotonic() - started < 3.0
+    assert [line for value in sink.values for line in json.loads(value)["lines"]] == lines
