@@ -156,8 +156,9 @@ def test_an_mmsi_broadcast_from_two_places_raises_one_conflict_that_closes() -> 
     assert conflict[0].event.time_s - (at(START) + 1830) <= 1800
     # Closed two hours (conflict_close_after_s) after the second place went quiet.
     closed = conflict[-1].event
-    assert closed.encounter.end_s == pytest.approx(at(START) + 1830 + 2 * 3600, abs=300)
-    assert closed.time_s - closed.encounter.end_s >= 2 * 3600
+    end_s = closed.encounter.end_s
+    assert end_s == pytest.approx(at(START) + 1830 + 2 * 3600, abs=300)
+    assert end_s is not None and closed.time_s - end_s >= 2 * 3600
     # Neither a jump nor a gap.
     assert of_type(events, "position_jump") == []
     assert of_type(events, "ais_gap") == []
@@ -313,12 +314,13 @@ def test_voyage_data_and_one_garbled_report_are_not_identity_changes() -> None:
     ship.identity_from("2024-05-01T01:00:00Z", destination="SINGAPORE")
     records = merged(ship)
     # One report, once, with a garbled name (a bad reception, a second transmitter).
-    garbled = next(
-        i
+    garbled, report = next(
+        (i, r)
         for i, r in enumerate(records)
         if isinstance(r, StaticReport) and r.time_s > at(START) + 7000
     )
-    records[garbled] = records[garbled]._replace(name="OCEAN STAB")  # type: ignore[union-attr]
+    assert isinstance(report, StaticReport)
+    records[garbled] = report._replace(name="OCEAN STAB")
     events, _ = run(records)
     assert of_type(events, "identity_change") == []
 
