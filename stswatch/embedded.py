@@ -29,7 +29,7 @@ from config import settings as config
 from config.settings import ReferenceData, Settings
 from streams.ingest import ingest_files
 from streams.kafka_clients import consumer_kwargs
-from streams.services import EmbeddedBroker, EmbeddedRedis
+from streams.services import EmbeddedBroker, EmbeddedRedis, free_port
 from streams.topics import ensure_topics, topic_names
 from stswatch.commands.status import describe_alert
 from stswatch.simulator import load_scenario, simulate
@@ -46,6 +46,8 @@ class UpOptions:
     workers: int = 1
     exit_when_done: bool = False
     idle_s: float = 10.0
+    # The status API and live map; None: a free port, 0: do not start it.
+    api_port: int | None = 8000
 
 
 class AlertPrinter(threading.Thread):
@@ -104,19 +106,11 @@ def _terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _start_worker(settings_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
+def _start(arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`stswatch ARGUMENTS...` in a child process, its output in `log_path`."""
     log = log_path.open("wb")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stswatch.cli",
-            "worker",
-            "--config",
-            str(settings_path),
-            "--loglevel",
-            "warn",
-        ],
+        [sys.executable, "-m", "stswatch.cli", *arguments],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=PROJECT_ROOT,
@@ -174,8 +168,21 @@ def run_up(
         )
         ensure_topics(settings)
         processes = [
-            _start_worker(settings_path, logs / f"worker{i}.log") for i in range(options.workers)
+            _start(
+                ["worker", "--config", str(settings_path), "--loglevel", "warn"],
+                logs / f"worker{i}.log",
+            )
+            for i in range(options.workers)
         ]
+        if options.api_port != 0:
+            api_port = options.api_port or free_port()
+            processes.append(
+                _start(
+                    ["api", "--config", str(settings_path), "--port", str(api_port)],
+                    logs / "api.log",
+                )
+            )
+            say(f"live map and status API at http://127.0.0.1:{api_port}/ (log: {logs}/api.log)")
         printer = AlertPrinter(settings, out)
         printer.start()
         try:
@@ -185,6 +192,8 @@ def run_up(
             say(f"replaying {traffic} ({speed}); alerts print below as they fire")
             counts = ingest_files(settings, [traffic], speed=options.speed, compression_type=None)
             say(f"replay done: {counts.summary()}")
+            # The idle clock starts when the input has ended, not when the printer started.
+            printer.last_alert_at = max(printer.last_alert_at, time.monotonic())
             say(
                 "status stays queryable until Ctrl-C, e.g. "
                 f"`stswatch status --redis {redis_.url} encounters --closed` "
@@ -193,7 +202,7 @@ def run_up(
             while True:
                 for process in processes:
                     if process.poll() is not None:
-                        say(f"a worker exited (code {process.returncode}); see {logs}")
+                        say(f"a child process exited (code {process.returncode}); see {logs}")
                         return 1
                 if (
                     options.exit_when_done

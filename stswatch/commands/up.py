@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="stop once the replay is over and no alert came for --idle seconds",
     )
     parser.add_argument("--idle", type=float, default=10.0, help="seconds (with --exit-when-done)")
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=8000,
+        help="port of the status API and live map (default 8000; 0: do not start it)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,5 +53,6 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         exit_when_done=args.exit_when_done,
         idle_s=args.idle,
+        api_port=args.api_port,
     )
     return run_up(options, config.load(args.config))
