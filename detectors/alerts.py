@@ -76,6 +76,20 @@ def _vessel_json(
     }
 
 
+def _port_json(port: Any) -> dict[str, Any]:
+    """Name and distance always; country, kind and position when the port index has them."""
+    document: dict[str, Any] = {"name": port.name, "distance_m": round(port.distance_m, 1)}
+    for name in ("country", "kind"):
+        value = getattr(port, name, None)
+        if value is not None:
+            document[name] = value
+    for name in ("lat", "lon"):
+        value = getattr(port, name, None)
+        if value is not None:
+            document[name] = round(value, 5)
+    return document
+
+
 def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -142,9 +156,7 @@ def alert_to_json(alert: AlertEvent, h3_resolution: int = 7) -> dict[str, Any]:
                 "mrgid": zone.mrgid,
             }
         ),
-        "nearest_port": (
-            None if port is None else {"name": port.name, "distance_m": round(port.distance_m, 1)}
-        ),
+        "nearest_port": None if port is None else _port_json(port),
         "risk": (alert.risk.to_json() if alert.risk is not None else {"score": 0, "reasons": []}),
     }
     document.update(details)
