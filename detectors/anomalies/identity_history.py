@@ -83,7 +83,7 @@ def _value(report: StaticReport, field_name: str) -> str | int | None:
 class IdentityRecord:
     """One MMSI's established identity, the values waiting for confirmation, its changes."""
 
-    __slots__ = ("candidates", "changes", "last_heard_s", "mmsi", "values")
+    __slots__ = ("candidates", "changes", "last_heard_s", "last_raw", "mmsi", "values")
 
     def __init__(self, mmsi: int) -> None:
         self.mmsi = mmsi
@@ -92,6 +92,9 @@ class IdentityRecord:
         self.candidates: dict[str, list[Any]] = {}
         self.changes: list[IdentityChange] = []
         self.last_heard_s = float("-inf")
+        # (name, call sign, IMO) of the last report, as sent: a repeat (nearly every report)
+        # changes nothing once it has been read (not saved: only a shortcut).
+        self.last_raw: tuple[str | None, str | None, int | None] | None = None
 
     def changes_since(self, time_s: float) -> list[IdentityChange]:
         return [c for c in self.changes if c.time_s >= time_s]
@@ -159,6 +162,16 @@ class IdentityRegistry:
         """Take one static report (in event-time order); return the changes it confirms."""
         record = self.record(report.mmsi)
         record.last_heard_s = max(record.last_heard_s, report.time_s)
+        raw = (report.name, report.call_sign, report.imo)
+        if raw == record.last_raw and not record.candidates:
+            known_imo = record.values.get("imo")
+            if not isinstance(known_imo, int) or not is_valid_imo(known_imo):
+                return []
+            owner = self.imo_owner.get(known_imo)
+            if owner is not None and owner[0] == record.mmsi:
+                self.imo_owner[known_imo] = (record.mmsi, report.time_s)
+                return []
+        record.last_raw = raw
         needed = self.confirm_reports
         changes: list[IdentityChange] = []
         for field_name in IDENTITY_FIELDS:

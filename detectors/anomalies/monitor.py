@@ -81,6 +81,21 @@ def _point(time_s: float, lat: float, lon: float) -> dict[str, Any]:
     return {"time": iso_utc(time_s), "lat": round(lat, 6), "lon": round(lon, 6)}
 
 
+def _static_order(
+    report: StaticReport,
+) -> tuple[float, int, int, str, str, int]:
+    """Event-time order, and a full order for reports that tie (so that every process reads
+    them in the same order whatever order they arrived in)."""
+    return (
+        report.time_s,
+        report.mmsi,
+        report.msg_type,
+        report.name or "",
+        report.call_sign or "",
+        report.imo or 0,
+    )
+
+
 def _speed_kn(distance_m: float, span_s: float) -> float | None:
     return round(distance_m / span_s * KNOTS_PER_MPS, 1) if span_s > 0 else None
 
@@ -323,7 +338,7 @@ class AnomalyMonitor:
         self, time_s: float, tracks: dict[int, VesselTrack]
     ) -> list[AnomalyEvent]:
         statics, self._statics = self._statics, []
-        statics.sort(key=lambda r: (r.time_s, r.mmsi, r.msg_type, tuple(map(str, r))))
+        statics.sort(key=_static_order)
         by_mmsi: dict[int, list[IdentityChange]] = {}
         for report in statics:
             changes = self.registry.observe(report)

@@ -26,15 +26,17 @@ every process, whatever order they arrived in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from detectors.anomalies.identity_history import IdentityRecord
 from detectors.anomalies.params import AnomalyParams
-from detectors.geodesy import METRES_PER_NAUTICAL_MILE, haversine_m
+from detectors.geodesy import EARTH_RADIUS_M, METRES_PER_NAUTICAL_MILE, haversine_m
 from detectors.records import Position
 
 _MPS_PER_KNOT = METRES_PER_NAUTICAL_MILE / 3600.0
+_METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180.0
 
 
 class Segment:
@@ -54,6 +56,13 @@ class Segment:
     def reaches(self, position: Position, max_speed_mps: float, slack_m: float) -> bool:
         span_s = abs(position.time_s - self.time_s)
         limit_m = max_speed_mps * span_s + slack_m
+        # Going north-south, then east-west along a parallel, is never shorter than the
+        # great circle: when even that fits, no trigonometry is needed (the usual case).
+        dlon = abs(position.lon - self.lon)
+        if dlon > 180.0:
+            dlon = 360.0 - dlon
+        if (abs(position.lat - self.lat) + dlon) * _METRES_PER_DEGREE <= limit_m:
+            return True
         return haversine_m(self.lat, self.lon, position.lat, position.lon) <= limit_m
 
     def speed_to(self, position: Position, slack_m: float) -> float:
