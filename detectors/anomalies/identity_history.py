@@ -16,6 +16,7 @@ per tick, so the history is the same in every process.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,7 @@ def clean_name(name: str | None) -> str | None:
     return text or None
 
 
+@functools.lru_cache(maxsize=65536)
 def is_valid_imo(imo: int | None) -> bool:
     """Seven digits whose last one checks (weights 7..2): junk IMOs are not tracked across
     MMSIs, since many unrelated vessels broadcast the same made-up number."""
@@ -92,9 +94,10 @@ class IdentityRecord:
         self.candidates: dict[str, list[Any]] = {}
         self.changes: list[IdentityChange] = []
         self.last_heard_s = float("-inf")
-        # (name, call sign, IMO) of the last report, as sent: a repeat (nearly every report)
-        # changes nothing once it has been read (not saved: only a shortcut).
-        self.last_raw: tuple[str | None, str | None, int | None] | None = None
+        # The name, call sign and IMO last sent (each kept from the last report carrying
+        # it): a report that repeats them (nearly every report; class B sends the name and
+        # the rest in two parts) changes nothing once read (not saved: only a shortcut).
+        self.last_raw: tuple[str | None, str | None, int | None] = (None, None, None)
 
     def changes_since(self, time_s: float) -> list[IdentityChange]:
         return [c for c in self.changes if c.time_s >= time_s]
@@ -162,8 +165,15 @@ class IdentityRegistry:
         """Take one static report (in event-time order); return the changes it confirms."""
         record = self.record(report.mmsi)
         record.last_heard_s = max(record.last_heard_s, report.time_s)
-        raw = (report.name, report.call_sign, report.imo)
-        if raw == record.last_raw and not record.candidates:
+        name, call_sign, imo_sent = report.name, report.call_sign, report.imo
+        last_name, last_call_sign, last_imo = record.last_raw
+        if (
+            (name is None or name == last_name)
+            and (call_sign is None or call_sign == last_call_sign)
+            and (imo_sent is None or imo_sent == last_imo)
+            and (name is not None or call_sign is not None or imo_sent is not None)
+            and not record.candidates
+        ):
             known_imo = record.values.get("imo")
             if not isinstance(known_imo, int) or not is_valid_imo(known_imo):
                 return []
@@ -171,7 +181,11 @@ class IdentityRegistry:
             if owner is not None and owner[0] == record.mmsi:
                 self.imo_owner[known_imo] = (record.mmsi, report.time_s)
                 return []
-        record.last_raw = raw
+        record.last_raw = (
+            last_name if name is None else name,
+            last_call_sign if call_sign is None else call_sign,
+            last_imo if imo_sent is None else imo_sent,
+        )
         needed = self.confirm_reports
         changes: list[IdentityChange] = []
         for field_name in IDENTITY_FIELDS:
