@@ -68,6 +68,13 @@ def latlng_to_cell(lat: float, lon: float, res: int) -> str:
     return str(h3.latlng_to_cell(lat, lon, res))
 
 
+def latlng_to_cell_checked_upstream(lat: float, lon: float, res: int) -> str:
+    """`latlng_to_cell` without the range checks, for hot paths whose points the decoders
+    have already validated and whose resolution is fixed (half the cost of the checked call).
+    """
+    return h3.latlng_to_cell(lat, lon, res)  # type: ignore[no-any-return]
+
+
 def cell_to_latlng(cell: str) -> tuple[float, float]:
     """The centre of a cell, as (lat, lon) in degrees."""
     lat, lon = h3.cell_to_latlng(cell)

@@ -32,12 +32,21 @@ class VesselIdentity:
     width_m: float | None = None
     draught_m: float | None = None
     destination: str | None = None
+    # Event time of the report that last changed a field.
     updated_s: float | None = None
 
     def merged(self, report: StaticReport) -> VesselIdentity:
-        """This identity with the fields `report` carries applied."""
-        changes: dict[str, object] = {
-            name: getattr(report, name) for name in _FIELDS if getattr(report, name) is not None
-        }
+        """This identity with the fields `report` carries applied.
+
+        Vessels repeat the same static report every few minutes: when nothing changes the
+        identity itself is returned, so the common case allocates nothing.
+        """
+        changes: dict[str, object] = {}
+        for name in _FIELDS:
+            value = getattr(report, name)
+            if value is not None and value != getattr(self, name):
+                changes[name] = value
+        if not changes:
+            return self
         changes["updated_s"] = report.time_s
         return replace(self, **changes)

@@ -47,8 +47,9 @@ def close_pairs(
 ) -> list[ClosePair]:
     """Pairs within `max_distance_m` in which one vessel is the other's nearest neighbour."""
     by_cell: dict[str, list[int]] = {}
+    to_cell = cells.latlng_to_cell_checked_upstream  # samples come from validated positions
     for index, sample in enumerate(samples):
-        cell = cells.latlng_to_cell(sample.lat, sample.lon, resolution)
+        cell = to_cell(sample.lat, sample.lon, resolution)
         members = by_cell.get(cell)
         if members is None:
             by_cell[cell] = [index]

@@ -8,6 +8,9 @@ must see, and the event time the decoder has reached:
 - value: UTF-8 JSON object `{"v": 1, "p": [...], "s": [...], "wm": 1714521600.0, "final": false}`
   - `p`: positions, each `[mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status,
     msg_type]` (the fields of `detectors.records.Position`, in order, nulls for unknown);
+  - `m`: indexes (into `p`) of the positions this partition gets only as a neighbour
+    (within the margin of its cells); the others are "home" positions, whose live status
+    this partition writes. Optional, default none;
   - `s`: static reports, each the fields of `detectors.records.StaticReport` in order;
   - `wm`: the newest event time the decoder has seen on its input (or null);
   - `final`: true when that input has ended (a file replay's last batch).
@@ -31,6 +34,7 @@ class ShardBatch(NamedTuple):
     statics: list[StaticReport]
     watermark_s: float | None
     final: bool
+    margin: frozenset[int] = frozenset()
 
 
 def encode_shard_batch(
@@ -38,6 +42,7 @@ def encode_shard_batch(
     statics: list[StaticReport],
     watermark_s: float | None,
     final: bool = False,
+    margin: list[int] | None = None,
 ) -> bytes:
     document: dict[str, Any] = {
         "v": SHARD_FORMAT_VERSION,
@@ -46,6 +51,8 @@ def encode_shard_batch(
         "wm": watermark_s,
         "final": final,
     }
+    if margin:
+        document["m"] = margin
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
@@ -58,9 +65,11 @@ def decode_shard_batch(value: bytes) -> ShardBatch:
     positions = [Position(*row) for row in document.get("p", ())]
     statics = [StaticReport(*row) for row in document.get("s", ())]
     watermark = document.get("wm")
+    margin = document.get("m")
     return ShardBatch(
         positions,
         statics,
         None if watermark is None else float(watermark),
         bool(document.get("final", False)),
+        frozenset(int(i) for i in margin) if margin else frozenset(),
     )

@@ -57,18 +57,25 @@ class Sharding:
     def owns(self, partition: int) -> OwnsPredicate:
         return OwnsPredicate(self, partition)
 
-    def targets(self, lat: float, lon: float) -> tuple[int, ...]:
-        """Every partition that must see a position at (lat, lon)."""
-        return self._targets(cells.latlng_to_cell(lat, lon, _FINE_RESOLUTION))
+    def targets(self, lat: float, lon: float) -> tuple[int, tuple[int, ...]]:
+        """The home partition of a position at (lat, lon), and every partition that must
+        see it (home included).
 
-    def _targets_of_fine_cell(self, fine_cell: str) -> tuple[int, ...]:
+        The home partition is the one of the shard cell that is the H3 parent of the
+        position's fine cell: one partition per position, which writes its live status.
+        Positions come from the decoders, already validated.
+        """
+        return self._targets(cells.latlng_to_cell_checked_upstream(lat, lon, _FINE_RESOLUTION))
+
+    def _targets_of_fine_cell(self, fine_cell: str) -> tuple[int, tuple[int, ...]]:
         lat, lon = cells.cell_to_latlng(fine_cell)
-        found = {self.owner(lat, lon)}
+        home = partition_for_cell(cells.cell_to_parent(fine_cell, self.resolution), self.partitions)
+        found = {home, self.owner(lat, lon)}
         radius_m = self.margin_m + _FINE_RADIUS_M
         for distance_m in (radius_m * 0.5, radius_m):
             for bearing in _BEARINGS_DEG:
                 found.add(self.owner(*destination(lat, lon, bearing, distance_m)))
-        return tuple(sorted(found))
+        return home, tuple(sorted(found))
 
 
 class OwnsPredicate:

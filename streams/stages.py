@@ -197,14 +197,18 @@ class DecodeStage:
         final: bool,
     ) -> list[Outgoing]:
         sharding = self.sharding
+        targets_of = sharding.targets
         by_partition: dict[int, list[Position]] = {}
+        margin: dict[int, list[int]] = {}
         for position in positions:
-            for target in sharding.targets(position.lat, position.lon):
-                found = by_partition.get(target)
-                if found is None:
-                    by_partition[target] = [position]
-                else:
-                    found.append(position)
+            home, targets = targets_of(position.lat, position.lon)
+            for target in targets:
+                routed = by_partition.get(target)
+                if routed is None:
+                    routed = by_partition[target] = []
+                if target != home:
+                    margin.setdefault(target, []).append(len(routed))
+                routed.append(position)
         out: list[Outgoing] = []
         # Every partition hears every batch: the static reports (identity is needed wherever
         # the vessel goes next) and the event time, which moves each shard's clock on even
@@ -219,7 +223,7 @@ class DecodeStage:
             out.append(
                 Outgoing(
                     key.encode(),
-                    encode_shard_batch(routed, statics, watermark_s, final),
+                    encode_shard_batch(routed, statics, watermark_s, final, margin.get(target)),
                     target,
                 )
             )
@@ -323,12 +327,12 @@ class ShardStage:
             return out
         detector = self.detector(partition, table)
         events: list[AlertEvent] = []
-        owner = self.sharding.owner
+        margin = batch.margin
         for report in batch.statics:
             events.extend(detector.add_static(report))
-        for position in batch.positions:
+        for index, position in enumerate(batch.positions):
             events.extend(detector.add_position(position))
-            if owner(position.lat, position.lon) == partition:
+            if index not in margin:
                 held = out.vessels.get(position.mmsi)
                 if held is None or held[0].time_s <= position.time_s:
                     out.vessels[position.mmsi] = (position, detector.identity(position.mmsi))
