@@ -194,22 +194,22 @@ def test_two_workers_killed_one_after_the_other_mid_replay_lose_no_alert(
         args=(settings, [demo / "traffic.nmea"]),
         kwargs={"speed": 3 * 3600 / 20, "compression_type": None},
     )
-    first = Worker(settings, tmp_path, "first")
-    replay.start()
-    time.sleep(6)
-    first.kill()
-    second = Worker(settings, tmp_path, "second")
-    time.sleep(6)
-    second.kill()
-    third = Worker(settings, tmp_path, "third")
+    started: list[Worker] = []
     try:
+        started.append(Worker(settings, tmp_path, "first"))
+        replay.start()
+        time.sleep(6)
+        started[0].kill()
+        started.append(Worker(settings, tmp_path, "second"))
+        time.sleep(6)
+        started[1].kill()
+        started.append(Worker(settings, tmp_path, "third"))
         replay.join(90)
         assert not replay.is_alive()
-        alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=[third])
+        alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=[started[2]])
     finally:
-        third.stop()
-        first.stop()
-        second.stop()
+        for worker in started:
+            worker.stop()
     copies = assert_every_alert_once_or_identical(alerts, expected)
     print(f"\nalert events {len(expected)}, copies on the topic {sum(copies.values())}")
 
@@ -309,11 +309,24 @@ def status_problems(
     return problems
 
 
-def test_redis_down_for_30_s_under_load_workers_keep_alerting_and_status_recovers(
-    settings: Settings, namespace: Namespace, demo: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
     server = RestartableRedis(tmp_path)
     server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_redis_down_for_30_s_under_load_workers_keep_alerting_and_status_recovers(
+    settings: Settings,
+    namespace: Namespace,
+    demo: Path,
+    tmp_path: Path,
+    restartable_redis: RestartableRedis,
+) -> None:
+    server = restartable_redis
     redis_settings = dataclasses.replace(
         settings.redis, url=server.url, key_prefix=namespace.redis_key_prefix
     )
@@ -434,6 +447,7 @@ def test_broker_restart_during_ingest_and_processing_loses_nothing(
     """
     port = free_port()
     broker = s3_broker(tmp_path / "tansu", port, s3_emulator).start()
+    worker: Worker | None = None
     try:
         base = settings_module.load()
         kafka = dataclasses.replace(
@@ -499,6 +513,8 @@ def test_broker_restart_during_ingest_and_processing_loses_nothing(
             f"{sum(copies.values())}; lines lost by tansu after its restart: {len(lost_after)}"
         )
     finally:
+        if worker is not None:
+            worker.stop()
         broker.stop()
 
 
