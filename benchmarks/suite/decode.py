@@ -1,0 +1,187 @@
+"""Measurement 1: `stswatch detect` (decode + detect, one process) against bare pyais.
+
+Both read the same NMEA file from disk, line by line, inside the timing:
+
+- baseline: `pyais.decode(line, error_if_checksum_invalid=True)` for every line, errors caught
+  and counted (as benchmarks/decode_speed.py does). The simulator's lines carry an NMEA 4.0
+  tag block (`\\s:STATION,c:EPOCH*hh\\!AIVDM,...`), which pyais reads itself, so lines are
+  given exactly as stored. A fragment of a two-sentence message fails alone (pyais needs all
+  parts in one call): it is counted as an error, as in decode_speed.py.
+- stswatch: `stswatch.offline.run_detect([file], settings, alerts -> /dev/null)`: reading,
+  decoding, validation, reordering, the encounter detector with its anomaly detections, and
+  the alert JSON.
+
+CPU time (`time.process_time`) is the fair figure on a shared machine; wall time is shown
+too. The baseline is timed in two parts, the first `split_lines` lines and the rest, so that
+the live-worker measurement can compare with pyais on exactly its own input.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyais import decode
+
+from config import settings as config
+from config.settings import Settings
+from stswatch.offline import run_detect
+
+from .common import Row, Section, fmt_rate, rate
+from .inputs import SimulatedInput
+
+DETECT_TARGET = 0.70
+
+
+@dataclass(slots=True)
+class Timing:
+    lines: int = 0
+    decoded: int = 0
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        return rate(self.lines, self.cpu_s)
+
+    @property
+    def wall_rate(self) -> float:
+        return rate(self.lines, self.wall_s)
+
+    def plus(self, other: Timing) -> Timing:
+        return Timing(
+            self.lines + other.lines,
+            self.decoded + other.decoded,
+            self.cpu_s + other.cpu_s,
+            self.wall_s + other.wall_s,
+        )
+
+    def as_json(self) -> dict[str, float]:
+        return {
+            "lines": self.lines,
+            "decoded": self.decoded,
+            "cpu_s": round(self.cpu_s, 3),
+            "wall_s": round(self.wall_s, 3),
+            "lines_per_cpu_s": round(self.cpu_rate),
+            "lines_per_s": round(self.wall_rate),
+        }
+
+
+def pyais_file(path: Path, split_lines: int) -> tuple[Timing, Timing]:
+    """Bare pyais over the file: (the first `split_lines` lines, the rest)."""
+    parts = [Timing(), Timing()]
+    with path.open("rb") as handle:
+        for part_index, limit in ((0, split_lines), (1, -1)):
+            part = parts[part_index]
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            lines = decoded = 0
+            for line in handle:
+                lines += 1
+                try:
+                    decode(line.rstrip(b"\r\n"), error_if_checksum_invalid=True)
+                    decoded += 1
+                except Exception:  # counting failures is the point of a baseline
+                    pass
+                if lines == limit:
+                    break
+            part.cpu_s = time.process_time() - cpu0
+            part.wall_s = time.perf_counter() - wall0
+            part.lines, part.decoded = lines, decoded
+    return parts[0], parts[1]
+
+
+def settings_for(folder: SimulatedInput, base: Settings | None = None) -> Settings:
+    """Settings with the simulated area's EEZs and ports, as `stswatch detect` would use."""
+    return config.apply(
+        base or config.load(),
+        {
+            "reference": {
+                "eez_path": str(folder.zones),
+                "ports_path": str(folder.ports),
+            }
+        },
+    )
+
+
+@dataclass(slots=True)
+class DetectRun:
+    timing: Timing
+    alerts: int
+    records: int
+    summary: list[str]
+
+
+def detect_file(traffic: SimulatedInput) -> DetectRun:
+    settings = settings_for(traffic)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        summary = run_detect([str(traffic.traffic)], settings, sink)
+    timing = Timing(cpu_s=time.process_time() - cpu0, wall_s=time.perf_counter() - wall0)
+    timing.lines = summary.decode.lines_read
+    events = sum(summary.alert_events.values()) + sum(summary.anomaly_events.values())
+    records = summary.decode.positions + summary.decode.statics
+    timing.decoded = records
+    return DetectRun(timing, events, records, summary.lines())
+
+
+def measure(
+    traffic: SimulatedInput,
+    split_lines: int,
+    around_detect: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> tuple[Section, Timing]:
+    """Returns the section and the baseline timing of the first `split_lines` lines.
+
+    `around_detect` is entered for the detect run only (a profiler, for instance)."""
+    section = Section("detect vs bare pyais")
+    head, tail = pyais_file(traffic.traffic, split_lines)
+    baseline = head.plus(tail)
+    with around_detect():
+        run = detect_file(traffic)
+    if run.timing.lines != baseline.lines:
+        section.notes.append(
+            f"line counts differ: detect read {run.timing.lines:,}, pyais {baseline.lines:,}"
+        )
+        run.timing.lines = baseline.lines
+    cpu_ratio = run.timing.cpu_rate / baseline.cpu_rate
+    wall_ratio = run.timing.wall_rate / baseline.wall_rate
+    lines = baseline.lines
+    section.rows.append(
+        Row(
+            "1. `stswatch detect`, CPU time",
+            fmt_rate(run.timing.cpu_rate, "lines/CPU-s"),
+            f"pyais {fmt_rate(baseline.cpu_rate, 'lines/CPU-s')}",
+            cpu_ratio,
+            f">= {DETECT_TARGET:.2f}",
+            cpu_ratio >= DETECT_TARGET,
+            f"{lines:,} lines",
+        )
+    )
+    section.rows.append(
+        Row(
+            "1. `stswatch detect`, wall clock",
+            fmt_rate(run.timing.wall_rate),
+            f"pyais {fmt_rate(baseline.wall_rate)}",
+            wall_ratio,
+            f">= {DETECT_TARGET:.2f}",
+            wall_ratio >= DETECT_TARGET,
+        )
+    )
+    section.details = {
+        "input": str(traffic.traffic),
+        "input_info": traffic.info,
+        "pyais": baseline.as_json(),
+        "pyais_first_part": head.as_json(),
+        "detect": run.timing.as_json(),
+        "detect_alert_events": run.alerts,
+        "detect_summary": run.summary,
+    }
+    section.notes.append(
+        f"pyais decoded {baseline.decoded:,} of {lines:,} lines without error "
+        f"(fragments of two-sentence messages fail alone); detect made {run.records:,} "
+        f"records and {run.alerts:,} alert events"
+    )
+    return section, head
