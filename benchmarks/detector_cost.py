@@ -5,7 +5,8 @@
 FOLDER is a `stswatch simulate` output (traffic.nmea, zones.geojson, ports.csv). The input is
 decoded once (and cached next to it as `records.pickle`, keyed by the file's size and time);
 then the records are fed to a fresh `EncounterDetector` `--repeat` times and the fastest run
-is reported, in seconds and microseconds per record. `--no-anomalies` turns the anomaly
+is reported, in seconds and microseconds per record: the process's CPU time (which other
+processes on a shared machine disturb less) and the wall time. `--no-anomalies` turns the anomaly
 detections off (`anomalies.enabled = false`) to show what they add.
 
 `stswatch detect` time is this plus decoding, which dominates: run `time stswatch detect ...`
@@ -76,13 +77,15 @@ def main() -> int:
             )
     zones, ports = load_reference(settings.reference, announce=False)
     records = _records(folder)
-    best_s = float("inf")
+    best_s = best_cpu_s = float("inf")
     events = 0
     for _ in range(args.repeat):
         detector = EncounterDetector(params, zones, ports)
         started = time.perf_counter()
+        started_cpu = time.process_time()
         found = detector.process_all(records)
         found += detector.finish()
+        best_cpu_s = min(best_cpu_s, time.process_time() - started_cpu)
         best_s = min(best_s, time.perf_counter() - started)
         events = len(found)
     kinds: dict[str, int] = {}
@@ -90,8 +93,9 @@ def main() -> int:
         kind = getattr(event, "alert_type", "sts")
         kinds[kind] = kinds.get(kind, 0) + 1
     print(
-        f"{len(records):,} records, {events} alert events {kinds}: best of {args.repeat} "
-        f"{best_s:.2f} s, {best_s / len(records) * 1e6:.2f} us per record"
+        f"{len(records):,} records, {events} alert events {kinds}: best of {args.repeat}: "
+        f"CPU {best_cpu_s:.2f} s ({best_cpu_s / len(records) * 1e6:.2f} us per record), "
+        f"wall {best_s:.2f} s"
     )
     return 0
 
