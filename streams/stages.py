@@ -24,6 +24,7 @@ from zlib import crc32
 
 from detectors import snapshot
 from detectors.alerts import alert_to_json, pair_key
+from detectors.anomalies.watchlists import Watchlist
 from detectors.encounters import PortLookup, ZoneLookup
 from detectors.engine import AlertEvent, EncounterDetector
 from detectors.identity import VesselIdentity
@@ -255,12 +256,15 @@ class ShardStage:
         shard_topic: str,
         zones: ZoneLookup | None = None,
         ports: PortLookup | None = None,
+        watchlist: Watchlist | None = None,
     ) -> None:
         self.params = params
         self.sharding = sharding
         self.shard_topic = shard_topic
         self.zones = zones
         self.ports = ports
+        # Swapped by the worker when a watchlist file changes (stswatch.watchlists).
+        self.watchlist = watchlist
         self.detectors: dict[int, EncounterDetector] = {}
         self.messages_in = 0
 
@@ -271,6 +275,7 @@ class ShardStage:
             self.ports,
             owns=self.sharding.owns(partition),
             track_changes=True,
+            watchlist=self.watchlist,
         )
 
     def detector(self, partition: int, table: StateTable | None = None) -> EncounterDetector:
@@ -328,9 +333,21 @@ class ShardStage:
         detector = self.detector(partition, table)
         events: list[AlertEvent] = []
         margin = batch.margin
-        for report in batch.statics:
-            events.extend(detector.add_static(report))
-        for index, position in enumerate(batch.positions):
+        positions = batch.positions
+        # Records reach the detector in event-time order within the batch, as they do
+        # offline after the reorder window: a batch of a sparse feed may span an hour, and
+        # a late record taken first would move the clock past the records before it. Static
+        # reports go first at equal times, as offline.
+        order = sorted(
+            [(r.time_s, 0, i) for i, r in enumerate(batch.statics)]
+            + [(p.time_s, 1, i) for i, p in enumerate(positions)]
+        )
+        statics = batch.statics
+        for _, kind, index in order:
+            if kind == 0:
+                events.extend(detector.add_static(statics[index]))
+                continue
+            position = positions[index]
             events.extend(detector.add_position(position))
             if index not in margin:
                 held = out.vessels.get(position.mmsi)
