@@ -63,8 +63,8 @@ class Sizes:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
         # Lines of the traffic file the workers get (the whole first hour with --quick).
-        self.worker_lines = 150_000 if quick else 600_000
-        self.state_vessels = 20_000 if quick else 200_000
+        self.worker_lines = 80_000 if quick else 600_000
+        self.state_vessels = 10_000 if quick else 200_000
         self.forget_vessels = 2_000 if quick else 10_000
         self.proximity_counts: tuple[int, ...] = (10_000,) if quick else (10_000, 100_000, 200_000)
         self.port = (2_000, 3_000.0)

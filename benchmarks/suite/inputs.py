@@ -187,7 +187,7 @@ class LatencyPlan:
 
 def latency_plan(quick: bool) -> LatencyPlan:
     if quick:
-        return LatencyPlan(pairs=12, hours=2.6, background_scale=0.5, duration_h=2.05)
+        return LatencyPlan(pairs=12, hours=2.6, background_scale=0.25, duration_h=2.05)
     return LatencyPlan(pairs=48, hours=3.5, background_scale=2.0)
 
 

@@ -2,16 +2,18 @@
 
 Throughput (2). The input lines are put on the raw topic first (`ingest_files`, no
 compression), one source per raw partition, then the workers (`stswatch worker` processes)
-are started and the benchmark polls the consumer group's committed offsets. The run is done
-when the group has committed the true end of every partition of the raw topic and then of
-the shards topic. The rate is taken over a steady window that starts once 10 % of the lines
-are committed (start-up, group join and the first rebalance are over by then; the time to the
-first commit is reported apart) and ends at completion. Faust commits every 2.8 s or so,
-which bounds the error at each end of the window.
+are started and the benchmark polls the consumer group's committed offsets every 0.25 s. The
+run is done when the group has committed the true end of every partition of the raw topic
+and then of the shards topic. Processing starts when the decode agent produces its first
+shard message (the earliest Kafka timestamp on the shards topic): start-up before it (imports,
+Faust, joining the group) is reported apart. Rate = every line / (done - start); CPU seconds
+of each worker process (/proc/PID/stat, all threads) are sampled at every poll and
+interpolated at the start and the end. The end is seen through commits, which Faust makes
+every 2.8 s (longer when a commit overlaps a busy agent), so it may be late by that much.
 
 tansu answers ListOffsets with "the start of the last record batch plus one", not the end of
-the partition, so true end offsets are read here: the raw topic's by counting the messages
-ingest sent, the shards topic's by fetching its last batch (`true_end_offsets`).
+the partition, so true end offsets are read here: the raw topic's by reading back every
+message ingest sent, the shards topic's by fetching its last batch (`true_end_offsets`).
 
 Latency (4). One worker runs; the input is replayed at half the one-worker rate measured in
 (2) with `ingest_files(speed=...)`. An alert is decided at the tick T it names
@@ -63,7 +65,6 @@ ONE_WORKER_TARGET = 0.50
 TWO_WORKER_TARGET = 1.7
 LATENCY_TARGET_S = 2.0
 POLL_S = 0.25
-STEADY_FROM = 0.10
 
 
 # ------------------------------------------------------------------ services and settings
@@ -248,6 +249,8 @@ class WorkerRun:
     lines: int
     ingest_s: float
     first_commit_s: float  # from the start of the worker processes
+    start_s: float  # the first shard message produced, from the start of the processes
+    raw_done_s: float  # the raw topic committed to its end
     window_s: float
     window_lines: int
     window_cpu_s: list[float]  # per worker
@@ -273,6 +276,8 @@ class WorkerRun:
             "lines": self.lines,
             "ingest_s": round(self.ingest_s, 2),
             "first_commit_s": round(self.first_commit_s, 2),
+            "processing_start_s": round(self.start_s, 2),
+            "raw_done_s": round(self.raw_done_s, 2),
             "window_s": round(self.window_s, 2),
             "window_lines": self.window_lines,
             "lines_per_s": round(self.rate),
@@ -296,24 +301,39 @@ def _cpu(pid: int | None) -> float:
         return 0.0
 
 
+@dataclass(slots=True)
+class Completion:
+    done_at: float  # monotonic: the group has committed the end of raw and shards
+    raw_done_at: float  # monotonic: ... of the raw topic
+    progress: list[tuple[float, int]]  # (monotonic time, lines committed)
+
+
 def wait_until_done(
     settings: Settings,
     index: RawIndex,
     started: Sequence[Worker],
     timeout_s: float,
     on_progress: Any = None,
-) -> tuple[float, list[tuple[float, int]]]:
-    """Poll the group until it committed the end of the raw and shards topics; returns the
-    completion time (monotonic) and the progress seen (time, lines committed)."""
+    on_started: Any = None,
+) -> Completion:
+    """Poll the group until it committed the true end of the raw topic, then of the shards
+    topic (read again until it stops moving). `on_started(now)` is called once the first
+    shard message exists, `on_progress(now, lines)` at every poll."""
     names = topic_names(settings.kafka)
     partitions = settings.kafka.partitions
     offsets = Offsets(settings)
     progress: list[tuple[float, int]] = []
     deadline = time.monotonic() + timeout_s
     shard_ends: list[int] | None = None
+    raw_done_at: float | None = None
+    shard_tps = [TopicPartition(names.shards, p) for p in range(partitions)]
+    started_seen = on_started is None
     try:
         while time.monotonic() < deadline:
             now = time.monotonic()
+            if not started_seen and any(offsets.consumer.end_offsets(shard_tps).values()):
+                started_seen = True
+                on_started(now)
             committed = offsets.committed()
             done_lines = index.lines_before(committed, names.raw)
             progress.append((now, done_lines))
@@ -324,6 +344,7 @@ def wait_until_done(
                     raise RuntimeError(f"a worker died:\n{worker.log_tail()}")
             raw_done = all(committed.get((names.raw, p), 0) >= end for p, end in index.ends.items())
             if raw_done:
+                raw_done_at = raw_done_at or now
                 shard_ends = offsets.true_end_offsets(names.shards, partitions)
                 if all(
                     committed.get((names.shards, p), 0) >= end for p, end in enumerate(shard_ends)
@@ -332,7 +353,7 @@ def wait_until_done(
                     # must not move any more.
                     time.sleep(0.5)
                     if offsets.true_end_offsets(names.shards, partitions) == shard_ends:
-                        return now, progress
+                        return Completion(now, raw_done_at, progress)
             time.sleep(POLL_S)
     finally:
         offsets.close()
@@ -348,13 +369,51 @@ def alert_events(settings: Settings) -> tuple[int, int]:
     return len(records), len(ids)
 
 
+def first_record_time_s(settings: Settings, topic: str) -> float:
+    """The earliest Kafka timestamp (epoch seconds) of the first record of any partition."""
+    consumer = connect(
+        settings.kafka,
+        KafkaConsumer,
+        **consumer_kwargs(settings.kafka, group_id=None, client_id="bench-first"),
+    )
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        first: dict[int, float] = {}
+        deadline = time.monotonic() + 20.0
+        while len(first) < len(tps) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=200, max_records=50).items():
+                if records and tp.partition not in first:
+                    first[tp.partition] = min(r.timestamp for r in records) / 1000.0
+                    consumer.pause(tp)
+        if not first:
+            raise RuntimeError(f"no record on {topic}")
+        return min(first.values())
+    finally:
+        consumer.close()
+
+
+def _at(samples: list[tuple[float, list[float]]], when: float) -> list[float]:
+    """Values sampled over time, linearly interpolated at `when`."""
+    times = [t for t, _ in samples]
+    right = bisect.bisect_left(times, when)
+    if right <= 0:
+        return list(samples[0][1])
+    if right >= len(samples):
+        return list(samples[-1][1])
+    (t0, v0), (t1, v1) = samples[right - 1], samples[right]
+    share = (when - t0) / (t1 - t0) if t1 > t0 else 0.0
+    return [a + (b - a) * share for a, b in zip(v0, v1, strict=True)]
+
+
 def run_workers(
     traffic: SimulatedInput,
     inp: WorkerInput,
     count: int,
     workdir: Path,
     profile_out: Path | None = None,
-    profile_s: int = 20,
+    profile_s: int = 3600,
     timeout_s: float = 900.0,
 ) -> WorkerRun:
     workdir.mkdir(parents=True, exist_ok=True)
@@ -366,54 +425,61 @@ def run_workers(
         )
         ingest_s = time.monotonic() - ingest_started
         index = raw_index(settings, counts)
-        broker_pid, redis_pid = _pid_of(broker), _pid_of(redis_server)
+        service_pids = [_pid_of(broker), _pid_of(redis_server)]
 
         started = [Worker(settings, workdir, f"worker{i}") for i in range(count)]
         t0 = time.monotonic()
+        wall_minus_monotonic = time.time() - time.monotonic()
         pids = [worker.process.pid for worker in started]
-        window: dict[str, Any] = {}
+        cpu_samples: list[tuple[float, list[float]]] = []
+        first_commit: list[float] = []
         recording: list[Recording] = []
 
         def on_progress(now: float, done_lines: int) -> None:
-            if "first" not in window and done_lines > 0:
-                window["first"] = now
-            if "start" not in window and done_lines >= STEADY_FROM * index.lines:
-                window["start"] = now
-                window["lines"] = done_lines
-                window["cpu"] = [_cpu(pid) for pid in pids]
-                window["broker"] = _cpu(broker_pid)
-                window["redis"] = _cpu(redis_pid)
-                if profile_out is not None:
-                    recording.append(Recording(pids[0], profile_out, profile_s))
+            cpu_samples.append((now, [_cpu(pid) for pid in [*pids, *service_pids]]))
+            if not first_commit and done_lines > 0:
+                first_commit.append(now)
+
+        def on_started(now: float) -> None:
+            if profile_out is not None:
+                recording.append(Recording(pids[0], profile_out, profile_s))
 
         try:
-            done_at, progress = wait_until_done(settings, index, started, timeout_s, on_progress)
-            end_cpu = [_cpu(pid) for pid in pids]
-            broker_cpu, redis_cpu = _cpu(broker_pid), _cpu(redis_pid)
+            completion = wait_until_done(
+                settings, index, started, timeout_s, on_progress, on_started
+            )
+            cpu_samples.append((time.monotonic(), [_cpu(pid) for pid in [*pids, *service_pids]]))
             for rec in recording:
                 rec.stop()
+            # Processing began when the decode agent produced its first shard message.
+            began = first_record_time_s(settings, topic_names(settings.kafka).shards)
             events, distinct = alert_events(settings)
         finally:
             for worker in started:
                 worker.stop()
-        if "start" not in window:
-            raise RuntimeError("the run ended before a steady window could start")
-        return WorkerRun(
-            workers=count,
-            lines=index.lines,
-            ingest_s=ingest_s,
-            first_commit_s=window["first"] - t0,
-            window_s=done_at - window["start"],
-            window_lines=index.lines - window["lines"],
-            window_cpu_s=[end - begin for end, begin in zip(end_cpu, window["cpu"], strict=True)],
-            total_s=done_at - t0,
-            total_cpu_s=end_cpu,
-            broker_window_cpu_s=broker_cpu - window["broker"],
-            redis_window_cpu_s=redis_cpu - window["redis"],
-            alert_events=events,
-            distinct_events=distinct,
-            progress=[(round(t - t0, 2), n) for t, n in progress],
-        )
+    start = began - wall_minus_monotonic
+    done = completion.done_at
+    cpu_start = _at(cpu_samples, start)
+    cpu_end = _at(cpu_samples, done)
+    window_cpu = [b - a for a, b in zip(cpu_start, cpu_end, strict=True)]
+    return WorkerRun(
+        workers=count,
+        lines=index.lines,
+        ingest_s=ingest_s,
+        first_commit_s=(first_commit[0] if first_commit else done) - t0,
+        start_s=start - t0,
+        raw_done_s=completion.raw_done_at - t0,
+        window_s=done - start,
+        window_lines=index.lines,
+        window_cpu_s=window_cpu[:count],
+        total_s=done - t0,
+        total_cpu_s=cpu_end[:count],
+        broker_window_cpu_s=window_cpu[count],
+        redis_window_cpu_s=window_cpu[count + 1],
+        alert_events=events,
+        distinct_events=distinct,
+        progress=[(round(t - t0, 2), n) for t, n in completion.progress],
+    )
 
 
 def measure_workers(
@@ -481,12 +547,13 @@ def measure_workers(
     }
     for run in (one, two):
         section.notes.append(
-            f"{run.workers} worker(s): first commit {run.first_commit_s:.1f} s after start; "
-            f"steady window {run.window_s:.1f} s over {run.window_lines:,} lines; worker CPU "
-            f"in window {', '.join(f'{c:.1f}' for c in run.window_cpu_s)} s; tansu "
+            f"{run.workers} worker(s): processing from {run.start_s:.1f} s after start (first "
+            f"shard message; first commit seen at {run.first_commit_s:.1f} s) to "
+            f"{run.total_s:.1f} s, raw topic done at {run.raw_done_s:.1f} s; worker CPU in "
+            f"that window {', '.join(f'{c:.1f}' for c in run.window_cpu_s)} s, tansu "
             f"{run.broker_window_cpu_s:.1f} s, redis {run.redis_window_cpu_s:.1f} s; "
             f"{run.alert_events:,} alert records ({run.distinct_events:,} distinct events); "
-            f"ingest took {run.ingest_s:.1f} s"
+            f"ingest beforehand took {run.ingest_s:.1f} s"
         )
     if one.distinct_events != two.distinct_events:
         section.notes.append(

@@ -16,6 +16,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+# Frames of stswatch's own packages, and the share above which a frame is an entry point
+# (main, the worker's event loop) rather than work.
+_PROJECT_FRAME = re.compile(r"\((config|detectors|streams|stswatch|suite)/")
+_ENTRY_SHARE = 0.85
+_PROJECT = Path(__file__).resolve().parents[2]
 # "function (path/to/file.py:123)" -> "function (path/to/file.py)"
 _LINE_NUMBER = re.compile(r":\d+\)$")
 
@@ -80,13 +85,15 @@ class Recording:
 class ProfileSummary:
     samples: int
     own: list[tuple[str, float]]  # function, share of samples where it is the innermost frame
-    total: list[tuple[str, float]]  # function, share of samples where it is on the stack
+    # Functions of stswatch itself (config, detectors, streams, stswatch), share of samples
+    # where they are on the stack; entry points on nearly every stack are left out.
+    total: list[tuple[str, float]]
 
     def lines(self, title: str, top: int = 15) -> list[str]:
         out = [f"{title}: {self.samples:,} samples"]
         out.append("  own time (innermost frame):")
         out += [f"    {share:6.1%}  {name}" for name, share in self.own[:top]]
-        out.append("  total time (anywhere on the stack):")
+        out.append("  total time of stswatch's own functions (anywhere on the stack):")
         out += [f"    {share:6.1%}  {name}" for name, share in self.total[:top]]
         return out
 
@@ -100,7 +107,8 @@ class ProfileSummary:
 
 def _short(frame: str) -> str:
     frame = _LINE_NUMBER.sub(")", frame.strip())
-    # Site-packages paths are long; the package path inside them is what matters.
+    # Site-packages and project paths are long; the package path inside them is what matters.
+    frame = frame.replace(f"({_PROJECT}/", "(").replace("(benchmarks/suite/", "(suite/")
     return re.sub(r"\(.*?site-packages/", "(", frame)
 
 
@@ -124,8 +132,9 @@ def summarise(raw: Path) -> ProfileSummary:
             total[name] += count
     if samples == 0:
         return ProfileSummary(0, [], [])
-    return ProfileSummary(
-        samples,
-        [(name, n / samples) for name, n in own.most_common()],
-        [(name, n / samples) for name, n in total.most_common()],
-    )
+    own_code = [
+        (name, n / samples)
+        for name, n in total.most_common()
+        if _PROJECT_FRAME.search(name) and n / samples < _ENTRY_SHARE
+    ]
+    return ProfileSummary(samples, [(name, n / samples) for name, n in own.most_common()], own_code)
