@@ -23,12 +23,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from config import settings as config
 from config.settings import ReferenceData, Settings
 from streams.ingest import ingest_files
-from streams.kafka_clients import consumer_kwargs
+from streams.kafka_clients import admin_kwargs, connect, consumer_kwargs
+from streams.metrics import measure_group_lag
 from streams.services import EmbeddedBroker, EmbeddedRedis, free_port
 from streams.topics import ensure_topics, topic_names
 from stswatch.commands.status import describe_alert
@@ -127,6 +129,30 @@ def _stop(process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
             process.wait(5)
 
 
+def _wait_until_caught_up(
+    settings: Settings, processes: list[subprocess.Popen[bytes]], say: Callable[[str], None]
+) -> None:
+    """Wait (up to 10 minutes) until the workers have committed everything ingested."""
+    kafka = settings.kafka
+    admin = connect(kafka, KafkaAdminClient, **admin_kwargs(kafka, client_id="stswatch-up"))
+    names = topic_names(kafka)
+    deadline = time.monotonic() + 600.0
+    try:
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in processes):
+                return
+            try:
+                lag = measure_group_lag(admin, settings.stream.app_id, [names.raw, names.shards])
+            except KafkaError:
+                lag = None
+            if lag is not None and lag.committed_partitions and lag.total == 0:
+                say("the workers have caught up")
+                return
+            time.sleep(1.0)
+    finally:
+        admin.close()
+
+
 def run_up(
     options: UpOptions,
     base: Settings,
@@ -192,6 +218,8 @@ def run_up(
             say(f"replaying {traffic} ({speed}); alerts print below as they fire")
             counts = ingest_files(settings, [traffic], speed=options.speed, compression_type=None)
             say(f"replay done: {counts.summary()}")
+            if options.exit_when_done:
+                _wait_until_caught_up(settings, processes, say)
             # The idle clock starts when the input has ended, not when the printer started.
             printer.last_alert_at = max(printer.last_alert_at, time.monotonic())
             say(
