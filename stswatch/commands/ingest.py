@@ -49,7 +49,10 @@ def register(subparsers: Any) -> None:
     inputs.add_argument("--udp", metavar="HOST:PORT", help="listen for NMEA datagrams")
     parser.add_argument("--config", metavar="TOML", help="settings file (see config/defaults.toml)")
     parser.add_argument(
-        "--bootstrap-servers", metavar="HOST:PORT[,...]", help="overrides kafka.bootstrap_servers"
+        "--bootstrap-servers",
+        "--broker",
+        metavar="HOST:PORT[,...]",
+        help="overrides kafka.bootstrap_servers",
     )
     parser.add_argument(
         "--speed",
