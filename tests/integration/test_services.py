@@ -204,15 +204,21 @@ def test_embedded_redis_requires_its_password(tmp_path: Path, origin: str) -> No
 
 @pytest.fixture
 def s3_emulator(tmp_path: Path) -> Iterator[str]:
-    """A local S3 emulator (moto_server, when installed) with a bucket `tansu`; its URL."""
-    moto = shutil.which("moto_server")
-    if moto is None:
-        pytest.skip("moto_server (a local S3 emulator) is not installed")
+    """A local S3 emulator (moto's server, from the dev extra) with a bucket `tansu`; its URL.
+
+    Started as `python -m moto.server` so that it is found in a virtual environment whose
+    bin folder is not on PATH (as in CI)."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.skip("moto[server] (a local S3 emulator) is not installed")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (tmp_path / "moto.log").open("wb") as log:
         process = subprocess.Popen(
-            [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 30
