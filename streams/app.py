@@ -279,6 +279,8 @@ class StreamPipeline:
                 metrics.count_alert(
                     document["event"], parse_iso_utc(document["event_time"]), published_at_s
                 )
+            for position in out.home_positions:
+                status.note_track(position)
             for position, identity in out.vessels.values():
                 status.note_vessel(position, identity)
             await status.flush()

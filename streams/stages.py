@@ -236,6 +236,8 @@ class ShardOutput:
     alerts: list[Outgoing] = field(default_factory=list)
     alert_documents: list[dict[str, Any]] = field(default_factory=list)
     vessels: dict[int, tuple[Position, VesselIdentity]] = field(default_factory=dict)
+    # Every position this partition is home for, in time order, for the vessels' tracks.
+    home_positions: list[Position] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
 
 
@@ -350,6 +352,7 @@ class ShardStage:
             position = positions[index]
             events.extend(detector.add_position(position))
             if index not in margin:
+                out.home_positions.append(position)
                 held = out.vessels.get(position.mmsi)
                 if held is None or held[0].time_s <= position.time_s:
                     out.vessels[position.mmsi] = (position, detector.identity(position.mmsi))

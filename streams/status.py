@@ -207,6 +207,10 @@ class StatusWriter:
             return
         self._vessels[position.mmsi] = vessel_fields(position, identity)
 
+    def note_track(self, position: Position) -> None:
+        """Offer a position for the vessel's recent track (kept one per `track_interval_s`)."""
+        self._note_track_point(position)
+
     def _note_track_point(self, position: Position) -> None:
         if self.settings.track_points <= 0:
             return

@@ -8,9 +8,9 @@ and alerts with the project's `StatusWriter`, flushing every few records as a wo
 It returns a `FilledStatus`: the settings to reach that Redis and what went in, so tests
 derive their expectations from the inputs, not from the API's answers.
 
-When the pipeline is ready, a `fill_status_from_pipeline` returning the same `FilledStatus`
-(alerts read back from `sts.alerts.v1`, positions from the scenario) can replace it: the
-tests only use the `FilledStatus` fields.
+`fill_status_from_pipeline` sends the same scenario, as NMEA lines, through the live
+pipeline (ingest, a real worker process) and returns the same `FilledStatus`: the tests only
+use its fields, so every endpoint is tested against both.
 """
 
 from __future__ import annotations
@@ -35,9 +35,20 @@ from detectors.alerts import alert_to_json
 from detectors.engine import EncounterDetector
 from detectors.records import Position, StaticReport
 from detectors.zones import load_zone_index
+from streams.ingest import ingest_files
 from streams.services import free_port
-from streams.status import StatusWriter, async_client
+from streams.status import StatusKeys, StatusWriter, async_client, sync_client
+from streams.topics import ensure_topics
+from stswatch.decoding.nmea import NmeaDecoder
 from tests.builders import Voyage, merged
+from tests.integration.pipeline import (
+    fast_group_settings,
+    offline_alerts,
+    unique_events,
+    wait_for_alerts,
+    workers,
+)
+from tests.nmea_lines import nmea_lines
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2] / "config" / "schemas" / "sts-alert.v1.schema.json"
@@ -54,7 +65,8 @@ NAMES = {
     CLOSED_PAIR[0]: "OCEAN TANKER",
     CLOSED_PAIR[1]: "SEA FEEDER",
     ACTIVE_CHN_PAIR[0]: "EAST STAR",
-    ACTIVE_CHN_PAIR[1]: "MARSHALL <b>BOLD</b>",  # markup in a name must stay text on the map
+    # Markup in a name must stay text on the map (upper case: AIS text has no lower case).
+    ACTIVE_CHN_PAIR[1]: "MARSHALL <B>BOLD</B>",
     ACTIVE_KOR_PAIR[0]: "HAN RIVER",
     ACTIVE_KOR_PAIR[1]: "PANAMA SPIRIT",
     PASSER: "FAST BOX",
@@ -258,3 +270,64 @@ def publish_alerts(settings: Settings, alerts: list[dict[str, Any]]) -> None:
         producer.flush()
     finally:
         producer.close()
+
+
+def fill_status_from_pipeline(settings: Settings, work_dir: Path) -> FilledStatus:
+    """The same scenario through the live pipeline: NMEA lines -> `stswatch ingest` -> a
+    real `stswatch worker` process -> Redis. `settings` must point at a broker and Redis.
+
+    The positions returned are the ones the decoder reads back from the NMEA lines (AIS
+    rounds coordinates and speeds); the alerts published on `sts.alerts.v1` must equal what
+    the detector gives for those positions, and are returned in the detector's order.
+    """
+    eez_path = work_dir / "zones.geojson"
+    eez_path.write_text(json.dumps(zones_geojson()), encoding="utf-8")
+    settings = fast_group_settings(
+        dataclasses.replace(
+            settings, reference=dataclasses.replace(settings.reference, eez_path=str(eez_path))
+        )
+    )
+    lines = nmea_lines(scenario())
+    traffic = work_dir / "traffic.nmea"
+    traffic.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    decoded = NmeaDecoder().decode_lines(lines, "traffic.nmea")
+    positions = [r for r in decoded if isinstance(r, Position)]
+    expected = offline_alerts([traffic], settings)
+    validator = schema_validator()
+    for alert in expected:
+        validator.validate(alert)
+
+    ensure_topics(settings)
+    with workers(settings, work_dir, count=1) as started:
+        ingest_files(settings, [traffic], compression_type=None)
+        alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=started)
+        assert unique_events(alerts) == {a["event_id"]: a for a in expected}
+        _wait_for_status(settings, positions, expected)
+    return FilledStatus(settings, expected, positions, eez_path)
+
+
+def _wait_for_status(
+    settings: Settings, positions: list[Position], alerts: list[dict[str, Any]]
+) -> None:
+    """Until Redis holds every vessel's last position and every encounter's latest event
+    (status writes follow the alerts), at most a minute."""
+    client = sync_client(settings.redis)
+    keys = StatusKeys(settings.redis.key_prefix)
+    last = {p.mmsi: p for p in sorted(positions, key=lambda p: p.time_s)}
+    latest = {a["alert_id"]: a for a in alerts}
+
+    def written() -> bool:
+        for mmsi, position in last.items():
+            if client.hget(keys.vessel(mmsi), "time_s") != str(position.time_s):
+                return False
+        for alert_id, alert in latest.items():
+            text = client.get(keys.encounter(alert_id))
+            if text is None or json.loads(str(text))["event_id"] != alert["event_id"]:
+                return False
+        return True
+
+    deadline = time.monotonic() + 60
+    while not written():
+        assert time.monotonic() < deadline, "Redis status did not catch up with the alerts"
+        time.sleep(0.5)
+    client.close()

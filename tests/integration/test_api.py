@@ -22,7 +22,7 @@ from config import settings as settings_module
 from config.settings import Secret, Settings
 from detectors.geodesy import haversine_m
 from detectors.timefmt import iso_utc, parse_iso_utc
-from streams.services import EmbeddedRedis, free_port
+from streams.services import EmbeddedBroker, EmbeddedRedis, free_port
 from stswatch.api.app import TRACK_MARGIN_S, create_app
 from tests.integration.api_data import (
     ACTIVE_CHN_PAIR,
@@ -33,6 +33,7 @@ from tests.integration.api_data import (
     FilledStatus,
     RunningApi,
     fill_status_from_detector,
+    fill_status_from_pipeline,
     schema_validator,
     serve,
 )
@@ -43,14 +44,31 @@ pytestmark = pytest.mark.integration
 EXPECTED_FLAG_ISO2 = {413: "CN", 636: "LR", 538: "MH", 440: "KR", 352: "PA", 477: "HK"}
 
 
-@pytest.fixture(scope="module")
-def filled(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> FilledStatus:
+@pytest.fixture(scope="module", params=["detector", "pipeline"])
+def filled(
+    request: pytest.FixtureRequest,
+    broker: EmbeddedBroker,
+    redis_server: EmbeddedRedis,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> FilledStatus:
+    """Redis filled by the detector and a StatusWriter, and by the live pipeline (a real
+    worker process): every endpoint test runs against both."""
     base = settings_module.load()
+    token = uuid.uuid4().hex[:8]
     redis = dataclasses.replace(
-        redis_server.redis_settings(base.redis), key_prefix=f"test:api-{uuid.uuid4().hex[:8]}"
+        redis_server.redis_settings(base.redis), key_prefix=f"test:api-{token}"
     )
     settings = dataclasses.replace(base, redis=redis)
-    return fill_status_from_detector(settings, tmp_path_factory.mktemp("api-data"))
+    work_dir = tmp_path_factory.mktemp(f"api-data-{request.param}")
+    if request.param == "detector":
+        return fill_status_from_detector(settings, work_dir)
+    kafka = dataclasses.replace(
+        broker.kafka_settings(base.kafka), topic_prefix=f"t-api-{token}.", partitions=2
+    )
+    stream = dataclasses.replace(base.stream, app_id=f"app-api-{token}")
+    return fill_status_from_pipeline(
+        dataclasses.replace(settings, kafka=kafka, stream=stream), work_dir
+    )
 
 
 @pytest.fixture(scope="module")

@@ -242,7 +242,7 @@ def test_map_shows_encounters_tracks_and_outlines_and_refreshes_by_itself(
     texts = browser.run(
         "return [...document.querySelectorAll('#alerts li')].map(li => li.textContent)"
     )
-    assert any("MARSHALL <b>BOLD</b>" in text for text in texts)
+    assert any("MARSHALL <B>BOLD</B>" in text for text in texts)
     assert browser.run("return document.querySelectorAll('#alerts b').length") == 0
     assert browser.run("return document.body.dataset.cspViolations") == "0"
 
