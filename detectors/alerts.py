@@ -42,7 +42,7 @@ def pair_key(mmsi_a: int, mmsi_b: int) -> str:
     return f"{low}-{high}"
 
 
-def _change_json(change: IdentityChange) -> dict[str, Any]:
+def change_json(change: IdentityChange) -> dict[str, Any]:
     return {
         "time": iso_utc(change.time_s),
         "field": change.field,
@@ -72,7 +72,7 @@ def _vessel_json(
         ),
         "length_m": identity.length_m,
         "median_speed_kn": _rounded(median_speed_kn, 2),
-        "identity_history": [_change_json(c) for c in history],
+        "identity_history": [change_json(c) for c in history],
     }
 
 

@@ -281,8 +281,8 @@ class StreamPipeline:
                 )
             for position in out.home_positions:
                 status.note_track(position)
-            for position, identity in out.vessels.values():
-                status.note_vessel(position, identity)
+            for mmsi, (position, identity) in out.vessels.items():
+                status.note_vessel(position, identity, out.identity_histories.get(mmsi))
             await status.flush()
             metrics.set_state(
                 active_encounters=stage.active_encounters(),

@@ -17,13 +17,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zlib import crc32
 
 from detectors import snapshot
-from detectors.alerts import alert_to_json, pair_key
+from detectors.alerts import alert_to_json, change_json, pair_key
 from detectors.anomalies.watchlists import Watchlist
 from detectors.encounters import PortLookup, ZoneLookup
 from detectors.engine import AlertEvent, EncounterDetector
@@ -236,6 +237,8 @@ class ShardOutput:
     alerts: list[Outgoing] = field(default_factory=list)
     alert_documents: list[dict[str, Any]] = field(default_factory=list)
     vessels: dict[int, tuple[Position, VesselIdentity]] = field(default_factory=dict)
+    # Identity histories (JSON-ready) of the vessels above that have one.
+    identity_histories: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # Every position this partition is home for, in time order, for the vessels' tracks.
     home_positions: list[Position] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
@@ -356,6 +359,11 @@ class ShardStage:
                 held = out.vessels.get(position.mmsi)
                 if held is None or held[0].time_s <= position.time_s:
                     out.vessels[position.mmsi] = (position, detector.identity(position.mmsi))
+        registry = detector.anomalies.registry
+        for mmsi in out.vessels:
+            changes = registry.changes_since(mmsi, -math.inf)
+            if changes:
+                out.identity_histories[mmsi] = [change_json(c) for c in changes]
         if batch.watermark_s is not None:
             if batch.final:
                 events.extend(detector.finish(batch.watermark_s))

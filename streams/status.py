@@ -117,8 +117,15 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
     return aioredis.Redis.from_url(settings.url, **connection_kwargs(settings))
 
 
-def vessel_fields(position: Position, identity: VesselIdentity | None) -> dict[str, str]:
-    """The vessel hash for a position and the identity known with it."""
+def vessel_fields(
+    position: Position,
+    identity: VesselIdentity | None,
+    identity_history: list[dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """The vessel hash for a position and the identity known with it.
+
+    `identity_history` (changes of name, call sign, IMO, flag, MMSI, as in the alerts) is
+    stored as a JSON field."""
     fields: dict[str, Any] = {
         "mmsi": position.mmsi,
         "lat": round(position.lat, 6),
@@ -145,7 +152,10 @@ def vessel_fields(position: Position, identity: VesselIdentity | None) -> dict[s
             destination=identity.destination,
         )
     # Redis hashes hold strings; unknown values are left out rather than written as "None".
-    return {k: str(v) for k, v in fields.items() if v is not None}
+    text = {k: str(v) for k, v in fields.items() if v is not None}
+    if identity_history:
+        text["identity_history"] = json.dumps(identity_history, separators=(",", ":"))
+    return text
 
 
 def _optional(value: float | None) -> str:
@@ -199,13 +209,18 @@ class StatusWriter:
     def pending(self) -> int:
         return len(self._vessels) + len(self._alerts) + len(self._tracks) + len(self._history)
 
-    def note_vessel(self, position: Position, identity: VesselIdentity | None) -> None:
+    def note_vessel(
+        self,
+        position: Position,
+        identity: VesselIdentity | None,
+        identity_history: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Remember a vessel's newest position (older ones are overwritten in memory)."""
         self._note_track_point(position)
         held = self._vessels.get(position.mmsi)
         if held is not None and float(held["time_s"]) > position.time_s:
             return
-        self._vessels[position.mmsi] = vessel_fields(position, identity)
+        self._vessels[position.mmsi] = vessel_fields(position, identity, identity_history)
 
     def note_track(self, position: Position) -> None:
         """Offer a position for the vessel's recent track (kept one per `track_interval_s`)."""
@@ -401,7 +416,10 @@ class StatusReader:
             fields, active = replies[2 * index], replies[2 * index + 1]
             if not fields:
                 continue
-            out.append(dict(fields))
+            status = dict(fields)
+            history = status.get("identity_history")
+            status["identity_history"] = json.loads(history) if history else []
+            out.append(status)
             wanted.append(sorted(active))
         alerts = self.encounters_by_id([i for ids in wanted for i in ids])
         by_id = {alert["alert_id"]: alert for alert in alerts}

@@ -162,6 +162,7 @@ def vessel_body(status: dict[str, Any]) -> dict[str, Any]:
         "h3_cell": status.get("h3_cell"),
         "distance_km": status.get("distance_km"),
         "active_encounters": status.get("active_encounters", []),
+        "identity_history": status.get("identity_history", []),
     }
 
 

@@ -119,6 +119,10 @@ class Vessel(BaseModel):
         default=None, description="distance from the search point (GET /vessels only)"
     )
     active_encounters: list[Alert] = []
+    identity_history: list[dict[str, Any]] = Field(
+        default=[],
+        description="changes of name, call sign, IMO, flag or MMSI seen (newest last)",
+    )
 
 
 class VesselsNear(BaseModel):

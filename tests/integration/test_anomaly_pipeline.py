@@ -8,8 +8,8 @@ means for cases spread wider).
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from detectors import cells
 from detectors.geodesy import destination
 from streams.ingest import ingest_files
 from streams.shards import Sharding
+from streams.status import StatusReader, sync_client
 from streams.topics import ensure_topics, topic_names
 from tests.alert_schema import assert_valid_alerts
 from tests.builders import Voyage, at, merged
@@ -78,15 +79,9 @@ def cases(lat: float, lon: float) -> list[Voyage]:
 def test_two_workers_emit_every_anomaly_alert_exactly_as_stswatch_detect(
     settings_with_redis: Settings, tmp_path: Path
 ) -> None:
+    # Seven vessels say about seven lines a minute: a 500-line raw batch spans an hour of
+    # event time, which the shard stage must take in time order (a sparse feed's batches).
     settings = fast_group_settings(settings_with_redis)
-    # Seven vessels say about seven lines a minute: a 500-line raw batch would span an hour
-    # of event time, and the shard stage adds a batch's static reports (which move its clock
-    # on) before its positions, so positions early in the batch would be dropped as late.
-    # (A known limit of the shard stage with sparse feeds, not of these detections: see the
-    # report of issue 6.) Thirty lines keep each batch within the allowed lateness.
-    settings = dataclasses.replace(
-        settings, stream=dataclasses.replace(settings.stream, raw_batch_max_lines=30)
-    )
     sharding = Sharding(
         settings.stream.shard_resolution, settings.stream.shard_margin_m, settings.kafka.partitions
     )
@@ -116,7 +111,18 @@ def test_two_workers_emit_every_anomaly_alert_exactly_as_stswatch_detect(
     with workers(settings, tmp_path, count=2) as started:
         ingest_files(settings, [path], compression_type=None)
         alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=started)
+        # The renamed vessel's identity history is kept in Redis for lookups.
+        reader = StatusReader(sync_client(settings.redis), settings.redis)
+        deadline = time.monotonic() + 30
+        history: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not history:
+            status = reader.vessel(538000333)
+            history = status["identity_history"] if status else []
+            time.sleep(0.5)
     assert unique_events(alerts) == {a["event_id"]: a for a in expected}
+    assert [(c["field"], c["old"], c["new"]) for c in history] == [
+        ("name", "OCEAN STAR", "SEA BREEZE")
+    ]
 
     # Alerts about one vessel are keyed "mmsi-mmsi", pairs by the sorted pair.
     names = topic_names(settings.kafka)
