@@ -8,15 +8,17 @@ returns a summary of what was read, refused and found.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from config.settings import Settings
 from detectors.alerts import alert_to_json
-from detectors.engine import AlertEvent, EncounterDetector
+from detectors.encounters import PortLookup, ZoneLookup
+from detectors.engine import EncounterDetector
 from detectors.records import Position, Reject, StaticReport
 from detectors.timefmt import iso_utc
 from stswatch.decoding.inputs import read_inputs
@@ -92,6 +94,18 @@ class Progress:
             self.stream.flush()
 
 
+class _TooDisorderedError(Exception):
+    """The input is far out of time order; read it again, sorted."""
+
+
+# A pass gives up on streaming when more than this share of its records (checked every
+# _DISORDER_CHECK_EVERY records, and at least _DISORDER_MIN of them) came later than the
+# reorder window and the allowed lateness: files sorted by vessel, say, rather than by time.
+_DISORDER_SHARE = 0.01
+_DISORDER_MIN = 100
+_DISORDER_CHECK_EVERY = 20_000
+
+
 def run_detect(
     paths: Sequence[str],
     settings: Settings,
@@ -101,64 +115,49 @@ def run_detect(
     rejects_out: TextIO | None = None,
     progress: Progress | None = None,
 ) -> DetectSummary:
+    """Detect over `paths` and write the alerts; return the summary.
+
+    The input is streamed in event-time order through a reorder window of
+    `detection.allowed_lateness_s` (the detector tolerates as much again), which is how
+    receivers deliver it and what the stream does. An input far more disordered than that
+    (a CSV sorted by vessel, files of different days given in any order) is read again and
+    sorted as a whole in memory, so that no record of a recorded file is dropped as late.
+    """
     started = time.monotonic()
     zones, ports = load_reference(settings.reference, announce=True)
     watchlists = WatchlistFiles.from_settings(settings.watchlists)
-    detector = EncounterDetector(settings.detection, zones, ports, watchlist=watchlists.current())
-    stats = DecodeStats()
-    summary = DetectSummary(decode=stats)
-    alerts_written = 0
-    records = 0
-    mmsis: set[int] = set()
-
-    def write(events: list[AlertEvent]) -> None:
-        nonlocal alerts_written
-        for event in events:
-            alerts_out.write(json.dumps(alert_to_json(event), separators=(",", ":")) + "\n")
-            alerts_written += 1
-
-    for item in read_inputs(
-        paths,
-        assume_time_s=assume_time_s,
-        reorder_window_s=settings.detection.allowed_lateness_s,
-        stats=stats,
-    ):
-        if isinstance(item, Reject):
-            if rejects_out is not None:
-                rejects_out.write(
-                    json.dumps(
-                        {
-                            "reason": item.reason,
-                            "detail": item.detail,
-                            "source": item.source,
-                            "line": item.line,
-                        }
-                    )
-                    + "\n"
-                )
-            continue
-        if not isinstance(item, Position | StaticReport):
-            continue
-        records += 1
-        mmsis.add(item.mmsi)
-        if summary.first_time_s is None or item.time_s < summary.first_time_s:
-            summary.first_time_s = item.time_s
-        if summary.last_time_s is None or item.time_s > summary.last_time_s:
-            summary.last_time_s = item.time_s
-        events = detector.process(item)
-        if events:
-            write(events)
-        if records % 4096 == 0:
-            # A watchlist file edited while a long input runs applies from then on.
-            refresh_watchlists(watchlists, (detector,))
-            if progress is not None:
-                progress.update(records, alerts_written, detector.max_time_s)
-    write(detector.finish())
-    if progress is not None:
-        progress.done()
+    window_s = settings.detection.allowed_lateness_s
+    try:
+        summary, detector, alerts = _detect_pass(
+            paths,
+            settings,
+            zones,
+            ports,
+            watchlists,
+            assume_time_s,
+            window_s,
+            rejects_out,
+            progress,
+            give_up_when_disordered=True,
+        )
+    except _TooDisorderedError as why:
+        print(f"stswatch detect: {why}; reading the input again, sorted in memory", file=sys.stderr)
+        summary, detector, alerts = _detect_pass(
+            paths,
+            settings,
+            zones,
+            ports,
+            watchlists,
+            assume_time_s,
+            math.inf,
+            rejects_out,
+            progress,
+            give_up_when_disordered=False,
+        )
+    for alert in alerts:
+        alerts_out.write(json.dumps(alert, separators=(",", ":")) + "\n")
 
     tracker = detector.tracker
-    summary.vessels = len(mmsis)
     summary.late_positions = detector.stats.late
     summary.encounters = tracker.qualified
     summary.suppressed = tracker.suppressed_counts()
@@ -171,6 +170,83 @@ def run_detect(
     )
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def _detect_pass(
+    paths: Sequence[str],
+    settings: Settings,
+    zones: ZoneLookup | None,
+    ports: PortLookup | None,
+    watchlists: WatchlistFiles,
+    assume_time_s: float | None,
+    reorder_window_s: float,
+    rejects_out: TextIO | None,
+    progress: Progress | None,
+    *,
+    give_up_when_disordered: bool,
+) -> tuple[DetectSummary, EncounterDetector, list[dict[str, Any]]]:
+    """One pass over the input: the summary so far, the detector and the alerts."""
+    detector = EncounterDetector(settings.detection, zones, ports, watchlist=watchlists.current())
+    stats = DecodeStats()
+    summary = DetectSummary(decode=stats)
+    alerts: list[dict[str, Any]] = []
+    rejects: list[str] = []
+    records = 0
+    mmsis: set[int] = set()
+
+    for item in read_inputs(
+        paths, assume_time_s=assume_time_s, reorder_window_s=reorder_window_s, stats=stats
+    ):
+        if isinstance(item, Reject):
+            if rejects_out is not None:
+                rejects.append(
+                    json.dumps(
+                        {
+                            "reason": item.reason,
+                            "detail": item.detail,
+                            "source": item.source,
+                            "line": item.line,
+                        }
+                    )
+                )
+            continue
+        if not isinstance(item, Position | StaticReport):
+            continue
+        records += 1
+        mmsis.add(item.mmsi)
+        if summary.first_time_s is None or item.time_s < summary.first_time_s:
+            summary.first_time_s = item.time_s
+        if summary.last_time_s is None or item.time_s > summary.last_time_s:
+            summary.last_time_s = item.time_s
+        events = detector.process(item)
+        if events:
+            alerts.extend(alert_to_json(event) for event in events)
+        if records % 4096 == 0:
+            # A watchlist file edited while a long input runs applies from then on.
+            refresh_watchlists(watchlists, (detector,))
+            if progress is not None:
+                progress.update(records, len(alerts), detector.max_time_s)
+        if give_up_when_disordered and records % _DISORDER_CHECK_EVERY == 0:
+            _check_order(records, stats.out_of_order + detector.stats.late)
+    if give_up_when_disordered:
+        _check_order(records, stats.out_of_order + detector.stats.late, final=True)
+    alerts.extend(alert_to_json(event) for event in detector.finish())
+    if progress is not None:
+        progress.done()
+    if rejects_out is not None:
+        for line in rejects:
+            rejects_out.write(line + "\n")
+    summary.vessels = len(mmsis)
+    return summary, detector, alerts
+
+
+def _check_order(records: int, disordered: int, final: bool = False) -> None:
+    if disordered >= _DISORDER_MIN and disordered > _DISORDER_SHARE * records:
+        where = "in all" if final else "so far"
+        raise _TooDisorderedError(
+            f"{disordered:,} of {records:,} records {where} came more than the allowed "
+            "lateness out of time order"
+        )
 
 
 def progress_for(stream: TextIO = sys.stderr) -> Progress:
