@@ -39,7 +39,7 @@ def test_a_file_sorted_by_vessel_gives_the_alerts_of_the_time_ordered_file(
     # The same lines grouped by vessel, as some exports are: hours out of time order.
     by_vessel = tmp_path / "by_vessel.nmea"
     by_vessel.write_text(
-        "\n".join(sorted(lines, key=lambda line: line.split(",")[5][:6])) + "\n"
+        "\n".join(sorted(lines, key=lambda line: line.split(",")[6][:6])) + "\n"
     )
     expected = detect(in_time_order)
     assert [a["event"] for a in expected][:1] == ["opened"]
