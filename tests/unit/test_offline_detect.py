@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from config import settings as config
 from stswatch.offline import run_detect
 from tests.builders import Voyage, at, merged
@@ -31,7 +33,7 @@ def detect(path: Path) -> list[dict[str, object]]:
 
 
 def test_a_file_sorted_by_vessel_gives_the_alerts_of_the_time_ordered_file(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = sts_lines()
     in_time_order = tmp_path / "by_time.nmea"
@@ -43,4 +45,6 @@ def test_a_file_sorted_by_vessel_gives_the_alerts_of_the_time_ordered_file(
     )
     expected = detect(in_time_order)
     assert [a["event"] for a in expected][:1] == ["opened"]
+    assert "reading the input again" not in capsys.readouterr().err
     assert detect(by_vessel) == expected
+    assert "reading the input again, sorted in memory" in capsys.readouterr().err
