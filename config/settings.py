@@ -66,6 +66,14 @@ class KafkaSettings:
     partitions: int = 4
     replication_factor: int = 1
 
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"partitions must be at least 1, got {self.partitions}")
+        if self.replication_factor < 1:
+            raise ValueError(
+                f"replication_factor must be at least 1, got {self.replication_factor}"
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
@@ -99,6 +107,23 @@ class StreamSettings:
     broker_max_poll_interval_s: float = 1000.0
     table_snapshot_interval_s: float = 5.0
     state_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.shard_resolution <= 15:
+            raise ValueError(f"shard_resolution must be 0-15, got {self.shard_resolution}")
+        positive = {
+            "shard_margin_m": self.shard_margin_m,
+            "raw_batch_max_lines": self.raw_batch_max_lines,
+            "broker_session_timeout_s": self.broker_session_timeout_s,
+            "broker_heartbeat_interval_s": self.broker_heartbeat_interval_s,
+            "broker_max_poll_interval_s": self.broker_max_poll_interval_s,
+            "table_snapshot_interval_s": self.table_snapshot_interval_s,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if self.broker_heartbeat_interval_s >= self.broker_session_timeout_s:
+            raise ValueError("broker_heartbeat_interval_s must be below broker_session_timeout_s")
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,3 +67,19 @@ def test_to_toml_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "round.toml"
     path.write_text(config.to_toml(settings))
     assert config.load(path) == settings
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[kafka]\npartitions = 0\n", "partitions"),
+        ("[stream]\ntable_snapshot_interval_s = 0\n", "table_snapshot_interval_s"),
+        ("[stream]\nshard_resolution = 16\n", "shard_resolution"),
+        ("[stream]\nbroker_heartbeat_interval_s = 40.0\n", "broker_heartbeat_interval_s"),
+    ],
+)
+def test_stream_and_kafka_settings_are_checked_too(tmp_path: Path, text: str, named: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=named):
+        config.load(path)
