@@ -102,6 +102,42 @@ class EncounterEvent:
     encounter: EncounterSnapshot
 
 
+def place(
+    lat: float,
+    lon: float,
+    zones: ZoneLookup | None,
+    ports: PortLookup | None,
+    params: DetectionParams,
+    *,
+    port_suppresses: bool,
+) -> tuple[Zone | None, PortMatch | None, str | None]:
+    """The zone and nearest port at (lat, lon), and why an alert must not be raised there:
+    outside the selected zones (or on the high seas), or, when `port_suppresses`, within the
+    port exclusion radius. None as the reason means: alert."""
+    zone = zones.lookup(lat, lon) if zones is not None else None
+    port = (
+        ports.nearest(lat, lon, params.nearest_port_search_radius_m)
+        if ports is not None
+        else None
+    )
+    reason: str | None = None
+    if zones is not None:
+        if zone is None:
+            if not params.alert_high_seas:
+                reason = SUPPRESSED_HIGH_SEAS
+        elif params.alert_zones and not zones.matches(zone, params.alert_zones):
+            reason = SUPPRESSED_ZONE_NOT_SELECTED
+    if (
+        reason is None
+        and port_suppresses
+        and port is not None
+        and params.port_exclusion_radius_m > 0
+        and port.distance_m <= params.port_exclusion_radius_m
+    ):
+        reason = SUPPRESSED_NEAR_PORT
+    return zone, port, reason
+
+
 def alert_id_for(mmsi_a: int, mmsi_b: int, start_s: float) -> str:
     """Deterministic id of an encounter: the same pair and start always give the same id."""
     digest = hashlib.sha1(f"{mmsi_a}:{mmsi_b}:{int(start_s)}".encode(), usedforsecurity=False)
@@ -301,29 +337,8 @@ class EncounterTracker:
 
     def _place(self, encounter: PairEncounter) -> tuple[Zone | None, PortMatch | None, str | None]:
         """The encounter's zone and nearest port, and why it must not alert there (if so)."""
-        params = self.params
         lat, lon = mean_position(encounter.midpoints)
-        zone = self.zones.lookup(lat, lon) if self.zones is not None else None
-        port = (
-            self.ports.nearest(lat, lon, params.nearest_port_search_radius_m)
-            if self.ports is not None
-            else None
-        )
-        reason: str | None = None
-        if self.zones is not None:
-            if zone is None:
-                if not params.alert_high_seas:
-                    reason = SUPPRESSED_HIGH_SEAS
-            elif params.alert_zones and not self.zones.matches(zone, params.alert_zones):
-                reason = SUPPRESSED_ZONE_NOT_SELECTED
-        if (
-            reason is None
-            and port is not None
-            and params.port_exclusion_radius_m > 0
-            and port.distance_m <= params.port_exclusion_radius_m
-        ):
-            reason = SUPPRESSED_NEAR_PORT
-        return zone, port, reason
+        return place(lat, lon, self.zones, self.ports, self.params, port_suppresses=True)
 
     def _event(
         self,

@@ -55,15 +55,13 @@ from detectors.anomalies.watchlists import Watchlist
 from detectors.encounters import (
     CLOSED,
     OPENED,
-    SUPPRESSED_HIGH_SEAS,
-    SUPPRESSED_NEAR_PORT,
-    SUPPRESSED_ZONE_NOT_SELECTED,
     EncounterEvent,
     EncounterTracker,
     PortLookup,
     PortMatch,
     Zone,
     ZoneLookup,
+    place,
 )
 from detectors.geodesy import KNOTS_PER_MPS, haversine_m
 from detectors.identity import VesselIdentity
@@ -262,29 +260,14 @@ class AnomalyMonitor:
     ) -> tuple[Zone | None, PortMatch | None, str | None]:
         """Zone and nearest port of an alert at (lat, lon), and why it must not be raised
         there (the STS rule's zone selection; the port radius for some types)."""
-        params = self.params
-        zone = self.zones.lookup(lat, lon) if self.zones is not None else None
-        port = (
-            self.ports.nearest(lat, lon, params.nearest_port_search_radius_m)
-            if self.ports is not None
-            else None
+        return place(
+            lat,
+            lon,
+            self.zones,
+            self.ports,
+            self.params,
+            port_suppresses=alert_type in self.config.port_suppressed_types,
         )
-        reason: str | None = None
-        if self.zones is not None:
-            if zone is None:
-                if not params.alert_high_seas:
-                    reason = SUPPRESSED_HIGH_SEAS
-            elif params.alert_zones and not self.zones.matches(zone, params.alert_zones):
-                reason = SUPPRESSED_ZONE_NOT_SELECTED
-        if (
-            reason is None
-            and alert_type in self.config.port_suppressed_types
-            and port is not None
-            and params.port_exclusion_radius_m > 0
-            and port.distance_m <= params.port_exclusion_radius_m
-        ):
-            reason = SUPPRESSED_NEAR_PORT
-        return zone, port, reason
 
     def _suppress(self, alert_type: str, reason: str) -> None:
         key = f"{alert_type}:{reason}"

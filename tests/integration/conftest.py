@@ -20,6 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -152,3 +153,14 @@ def read_topic(settings: Settings) -> ReadTopic:
 def read_records() -> Callable[..., list[ConsumerRecord]]:
     """`read_topic_records(settings, topic, ...)` for tests with settings of their own."""
     return read_topic_records
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped demo scenario, simulated once per session: 27,000 lines, 3 h of event
+    time, a true STS transfer among decoys (traffic.nmea, zones.geojson, ports.csv)."""
+    from stswatch.simulator import load_scenario, simulate
+
+    out = tmp_path_factory.mktemp("demo")
+    simulate(load_scenario("demo"), out, jobs=1)
+    return out

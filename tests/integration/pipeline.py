@@ -23,12 +23,20 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from config import settings as config
-from config.settings import Settings
+from config.settings import ReferenceData, Settings
 from streams.kafka_clients import consumer_kwargs
 from streams.topics import topic_names
 from stswatch.offline import run_detect
 
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+def with_reference(settings: Settings, folder: Path) -> Settings:
+    """`settings` using the EEZ and port files a simulation wrote into `folder`."""
+    reference = ReferenceData(
+        eez_path=str(folder / "zones.geojson"), ports_path=str(folder / "ports.csv")
+    )
+    return dataclasses.replace(settings, reference=reference)
 
 
 def fast_group_settings(settings: Settings, app_id: str | None = None) -> Settings:

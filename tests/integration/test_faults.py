@@ -30,7 +30,7 @@ import redis
 from kafka import KafkaAdminClient
 
 from config import settings as settings_module
-from config.settings import ReferenceData, Settings
+from config.settings import Settings
 from detectors.records import Position, Reject
 from detectors.timefmt import parse_iso_utc
 from streams.ingest import IngestCounts, SourceBatcher, ingest_files, raw_sink, replay_lines
@@ -40,7 +40,6 @@ from streams.services import EmbeddedBroker, free_port, redis_binary
 from streams.status import StatusReader, sync_client
 from streams.topics import ensure_topics, topic_names
 from stswatch.decoding.nmea import NmeaDecoder, line_time_s
-from stswatch.simulator import load_scenario, simulate
 from tests.integration.conftest import Namespace, read_topic_records
 from tests.integration.pipeline import (
     Worker,
@@ -49,24 +48,10 @@ from tests.integration.pipeline import (
     read_all,
     unique_events,
     wait_for_alerts,
+    with_reference,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped demo scenario (27,000 lines, 3 h of event time, a true STS transfer)."""
-    out = tmp_path_factory.mktemp("demo")
-    simulate(load_scenario("demo"), out, jobs=1)
-    return out
-
-
-def with_reference(settings: Settings, folder: Path) -> Settings:
-    reference = ReferenceData(
-        eez_path=str(folder / "zones.geojson"), ports_path=str(folder / "ports.csv")
-    )
-    return dataclasses.replace(settings, reference=reference)
 
 
 def demo_lines(demo: Path) -> list[str]:

@@ -6,21 +6,19 @@ code must give the same alerts (ids, pairs, events, times) however the work is s
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from config.settings import ReferenceData, Settings
+from config.settings import Settings
 from detectors import cells
 from detectors.geodesy import destination, initial_bearing_deg
 from streams.ingest import ingest_files
 from streams.shards import Sharding
 from streams.status import StatusReader, sync_client
 from streams.topics import ensure_topics, topic_names
-from stswatch.simulator import load_scenario, simulate
 from tests.builders import Voyage, at, merged
 from tests.integration.pipeline import (
     fast_group_settings,
@@ -28,26 +26,12 @@ from tests.integration.pipeline import (
     read_all,
     unique_events,
     wait_for_alerts,
+    with_reference,
     workers,
 )
 from tests.nmea_lines import nmea_lines
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped demo scenario: a true STS transfer among decoys and background traffic."""
-    out = tmp_path_factory.mktemp("demo")
-    simulate(load_scenario("demo"), out, jobs=1)
-    return out
-
-
-def with_reference(settings: Settings, folder: Path) -> Settings:
-    reference = ReferenceData(
-        eez_path=str(folder / "zones.geojson"), ports_path=str(folder / "ports.csv")
-    )
-    return dataclasses.replace(settings, reference=reference)
 
 
 def test_one_worker_gives_exactly_the_alerts_of_stswatch_detect(

@@ -31,6 +31,7 @@ def test_stswatch_up_replays_the_demo_and_prints_its_sts_alert(tmp_path: Path) -
             "0",
         ],
         cwd=PROJECT,
+        check=False,
         capture_output=True,
         text=True,
         timeout=240,
