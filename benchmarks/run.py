@@ -1,7 +1,8 @@
 """The speed targets of issue 7, each measured with its baseline in the same run.
 
     python benchmarks/run.py [--quick] [--json OUT] [--profile DIR] [--only NAME ...]
-                             [--cache DIR] [--rebuild]
+                             [--cache DIR] [--rebuild] [--latency-feed tcp replay]
+                             [--max-rate LINES_PER_S]
 
 Builds its inputs with the simulator into the cache folder (default `out/benchmark-cache`,
 reused when present: delete it or pass `--rebuild` after changing the simulator), runs
@@ -12,8 +13,8 @@ reused when present: delete it or pass `--rebuild` after changing the simulator)
    bare decode rate (target >= 0.50), and two workers vs one (target >= 1.7);
 3. `state`: detector memory (tracemalloc) and serialized state per tracked vessel with
    200,000 vessels (target <= 2 KB), and that vessels silent for 24 h are forgotten;
-4. `latency`: alert latency p50/p90/p99/max while ingest runs at half the one-worker rate
-   (target p99 <= 2 s);
+4. `latency`: alert latency p50/p90/p99/max while ingest runs at half the one-worker rate,
+   fed by a paced TCP feed and by a paced file replay (target p99 <= 2 s);
 5. `proximity`: `close_pairs` per position vs a batch `cKDTree.query_pairs` (target <= 1x);
 
 and prints a markdown table of figures and ratios with the machine, the load average, the
@@ -22,8 +23,9 @@ command line and the git commit. `docs/performance.md` says exactly what each on
 `--quick` runs everything on small inputs (the first hour of the `large` scenario, 20,000
 vessels, ...) in about three minutes; the full run takes about twenty on two cores.
 `--profile DIR` attaches py-spy (non-blocking) to `stswatch detect` and to the one-worker
-run and prints their top functions. `--only` picks measurements (latency needs the
-one-worker rate: with `--only latency` the workers are measured too).
+run (and the latency runs' worker) and prints their top functions. `--only` picks
+measurements (latency needs the one-worker rate: with `--only latency` the workers are
+measured too, unless `--max-rate` gives it).
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ class Sizes:
 
     def __init__(self, quick: bool) -> None:
         self.quick = quick
-        # Lines of the traffic file the workers get (the whole first hour with --quick).
-        self.worker_lines = 80_000 if quick else 600_000
+        # The stretch of the traffic file the workers get: in the full run from 2.2 h to 5.4 h,
+        # where the first planted transfer opens, so their alerts can be compared.
+        self.worker_first_line = 0 if quick else 450_000
+        self.worker_lines = 80_000 if quick else 650_000
         self.state_vessels = 10_000 if quick else 200_000
         self.forget_vessels = 2_000 if quick else 10_000
         self.proximity_counts: tuple[int, ...] = (10_000,) if quick else (10_000, 100_000, 200_000)
@@ -87,10 +91,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=MEASUREMENTS, help="measurements to run")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="input cache folder")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached inputs")
+    parser.add_argument(
+        "--latency-feed",
+        nargs="+",
+        choices=("tcp", "replay"),
+        help="how ingest feeds the latency run: a paced TCP feed, a paced file replay (both)",
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        help="one-worker lines/s for the latency run (instead of measuring workers first)",
+    )
     args = parser.parse_args(argv)
 
     chosen = set(args.only or MEASUREMENTS)
-    if "latency" in chosen:
+    if "latency" in chosen and args.max_rate is None:
         chosen.add("workers")
     sizes = Sizes(args.quick)
     cache: Path = args.cache
@@ -128,11 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     head: decode.Timing | None = None
     worker_input = None
     if "workers" in chosen:
-        worker_input = inputs.worker_input(traffic, sizes.worker_lines, live.PARTITIONS)
+        worker_input = inputs.worker_input(
+            traffic, sizes.worker_first_line, sizes.worker_lines, live.PARTITIONS
+        )
 
     if "detect" in chosen:
         began = timed("1. stswatch detect vs bare pyais")
-        split = worker_input.lines if worker_input is not None else 0
+        part = worker_input.part if worker_input is not None else (0, 0)
         detect_raw: list[Path | None] = []
 
         @contextmanager
@@ -148,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if recording is not None:
                     detect_raw.append(recording.stop())
 
-        section, head = decode.measure(traffic, split, profiled)
+        section, head = decode.measure(traffic, part, profiled)
         sections.append(close(section, began))
         for raw in detect_raw:
             if raw is not None:
@@ -156,11 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profiles["detect"] = summary.as_json()
                 profile_text += summary.lines(f"py-spy, stswatch detect ({raw})")
 
-    one_worker_rate: float | None = None
+    one_worker_rate: float | None = args.max_rate
     if "workers" in chosen and worker_input is not None:
         began = timed("2. live workers vs bare pyais")
         if head is None or head.lines != worker_input.lines:
-            head, _ = decode.pyais_file(worker_input.slice_path, worker_input.lines)
+            head, _ = decode.pyais_file(worker_input.slice_path, (0, worker_input.lines))
         section, one = live.measure_workers(
             traffic, worker_input, head, runs_dir / "workers", args.profile
         )
@@ -174,8 +191,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "latency" in chosen and one_worker_rate is not None:
         began = timed("4. alert latency at half the one-worker rate")
         latency_input = inputs.latency_input(cache, args.quick)
-        section, _ = live.measure_latency(latency_input, one_worker_rate, runs_dir / "latency")
+        section = live.measure_latency(
+            latency_input,
+            one_worker_rate,
+            runs_dir / "latency",
+            args.latency_feed or ("tcp", "replay"),
+            args.profile,
+        )
         sections.append(close(section, began))
+        for feed in args.latency_feed or ("tcp", "replay"):
+            raw_path = None if args.profile is None else args.profile / f"latency-worker-{feed}.raw"
+            if raw_path is not None and raw_path.is_file():
+                summary = summarise(raw_path)
+                profiles[f"latency-worker-{feed}"] = summary.as_json()
+                profile_text += summary.lines(f"py-spy, worker under the {feed} feed ({raw_path})")
 
     tracks = None
     if "state" in chosen:

@@ -12,8 +12,8 @@ Both read the same NMEA file from disk, line by line, inside the timing:
   the alert JSON.
 
 CPU time (`time.process_time`) is the fair figure on a shared machine; wall time is shown
-too. The baseline is timed in two parts, the first `split_lines` lines and the rest, so that
-the live-worker measurement can compare with pyais on exactly its own input.
+too. The baseline's timing of the lines the live workers get (a stretch of the same file) is
+kept apart too, so that measurement 2 compares with pyais on exactly its own input.
 """
 
 from __future__ import annotations
@@ -71,12 +71,15 @@ class Timing:
         }
 
 
-def pyais_file(path: Path, split_lines: int) -> tuple[Timing, Timing]:
-    """Bare pyais over the file: (the first `split_lines` lines, the rest)."""
-    parts = [Timing(), Timing()]
+def pyais_file(path: Path, part: tuple[int, int] = (0, 0)) -> tuple[Timing, Timing]:
+    """Bare pyais over the file: (lines `part[0]` to `part[1]` alone, the whole file)."""
+    first, stop = part
+    pieces = [Timing(), Timing(), Timing()]
     with path.open("rb") as handle:
-        for part_index, limit in ((0, split_lines), (1, -1)):
-            part = parts[part_index]
+        for index, limit in ((0, first), (1, stop - first), (2, -1)):
+            piece = pieces[index]
+            if limit == 0:
+                continue
             cpu0, wall0 = time.process_time(), time.perf_counter()
             lines = decoded = 0
             for line in handle:
@@ -88,10 +91,10 @@ def pyais_file(path: Path, split_lines: int) -> tuple[Timing, Timing]:
                     pass
                 if lines == limit:
                     break
-            part.cpu_s = time.process_time() - cpu0
-            part.wall_s = time.perf_counter() - wall0
-            part.lines, part.decoded = lines, decoded
-    return parts[0], parts[1]
+            piece.cpu_s = time.process_time() - cpu0
+            piece.wall_s = time.perf_counter() - wall0
+            piece.lines, piece.decoded = lines, decoded
+    return pieces[1], pieces[0].plus(pieces[1]).plus(pieces[2])
 
 
 def settings_for(folder: SimulatedInput, base: Settings | None = None) -> Settings:
@@ -130,15 +133,13 @@ def detect_file(traffic: SimulatedInput) -> DetectRun:
 
 def measure(
     traffic: SimulatedInput,
-    split_lines: int,
+    part: tuple[int, int],
     around_detect: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> tuple[Section, Timing]:
-    """Returns the section and the baseline timing of the first `split_lines` lines.
-
-    `around_detect` is entered for the detect run only (a profiler, for instance)."""
+    """Returns the section and the baseline timing of lines `part[0]` to `part[1]` (the live
+    workers' input). `around_detect` is entered for the detect run only (a profiler)."""
     section = Section("detect vs bare pyais")
-    head, tail = pyais_file(traffic.traffic, split_lines)
-    baseline = head.plus(tail)
+    head, baseline = pyais_file(traffic.traffic, part)
     with around_detect():
         run = detect_file(traffic)
     if run.timing.lines != baseline.lines:
@@ -174,7 +175,7 @@ def measure(
         "input": str(traffic.traffic),
         "input_info": traffic.info,
         "pyais": baseline.as_json(),
-        "pyais_first_part": head.as_json(),
+        "pyais_on_worker_lines": head.as_json(),
         "detect": run.timing.as_json(),
         "detect_alert_events": run.alerts,
         "detect_summary": run.summary,

@@ -6,8 +6,8 @@ change to the simulator.
 
 - `traffic_input`: the shipped `large` scenario (12 h, about 2.4 million lines); `--quick` cuts
   it to its first hour.
-- `worker_input`: the first lines of that traffic, split into one file per raw-topic
-  partition so that several workers can share the decoding (see `split_sources`).
+- `worker_input`: a stretch of that traffic, split into one file per raw-topic partition so
+  that several workers can share the decoding (see `split_sources`).
 - `latency_input`: a scenario of our own (written next to its output) with many planted STS
   transfers that open one after another, over the `large` scenario's background traffic.
 - `base_tracks`: noise-free tracks (`plan_world` + `build_track`) of the `large` scenario's
@@ -146,16 +146,26 @@ class WorkerInput:
     slice_path: Path  # the lines, in the original order (for the bare-decode baseline)
     source_paths: tuple[Path, ...]
     sources: tuple[str, ...]
+    first_line: int  # of the traffic file, from 0
     lines: int
 
+    @property
+    def part(self) -> tuple[int, int]:
+        return self.first_line, self.first_line + self.lines
 
-def worker_input(traffic: SimulatedInput, lines: int, partitions: int) -> WorkerInput:
-    """The first `lines` lines of the traffic, and the same split into per-partition sources."""
-    folder = traffic.folder / f"worker-{lines}-{partitions}"
+
+def worker_input(
+    traffic: SimulatedInput, first_line: int, lines: int, partitions: int
+) -> WorkerInput:
+    """`lines` lines of the traffic from line `first_line` on, and the same lines split into
+    per-partition sources."""
+    folder = traffic.folder / f"worker-{first_line}-{lines}-{partitions}"
     names = source_names(partitions)
 
     def build(out: Path) -> dict[str, Any]:
         with traffic.traffic.open("rb") as handle:
+            for _ in zip(range(first_line), handle, strict=False):
+                pass
             taken = [line for _, line in zip(range(lines), handle, strict=False)]
         (out / "slice.nmea").write_bytes(b"".join(taken))
         stripped = [line.rstrip(b"\r\n") for line in taken]
@@ -168,6 +178,7 @@ def worker_input(traffic: SimulatedInput, lines: int, partitions: int) -> Worker
         slice_path=folder / "slice.nmea",
         source_paths=tuple(folder / f"{name}.nmea" for name in names),
         sources=tuple(names),
+        first_line=first_line,
         lines=int(info["lines"]),
     )
 
@@ -188,7 +199,7 @@ class LatencyPlan:
 def latency_plan(quick: bool) -> LatencyPlan:
     if quick:
         return LatencyPlan(pairs=12, hours=2.6, background_scale=0.25, duration_h=2.05)
-    return LatencyPlan(pairs=48, hours=3.5, background_scale=2.0)
+    return LatencyPlan(pairs=48, hours=3.5, background_scale=1.0)
 
 
 def latency_toml(plan: LatencyPlan) -> str:

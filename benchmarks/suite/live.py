@@ -15,15 +15,18 @@ tansu answers ListOffsets with "the start of the last record batch plus one", no
 the partition, so true end offsets are read here: the raw topic's by reading back every
 message ingest sent, the shards topic's by fetching its last batch (`true_end_offsets`).
 
-Latency (4). One worker runs; the input is replayed at half the one-worker rate measured in
-(2) with `ingest_files(speed=...)`. An alert is decided at the tick T it names
-(`event_time`): the detector decides T once event time reaches T + max_hold_s +
-allowed_lateness_s, and in the stream a shard's event time moves with the newest record time
-of each raw message (`DecodeStage`). So the raw message that completes an alert is the first
-raw message whose running newest record time (decoded exactly as the worker decodes it)
-reaches that bound; the latency is the alert record's Kafka timestamp minus that raw
-message's Kafka timestamp (both producer create-times on this machine's clock). Alerts
-decided only by the end of the input are not samples.
+Latency (4). One worker runs; the latency scenario is fed at half the one-worker rate measured
+in (2), by event time, in two ways: a paced TCP feed read by `ingest_tcp` (raw messages of up
+to 500 lines or 0.5 s, as a live receiver gives them) and a paced file replay by
+`ingest_files(speed=...)` (which sends what it has before every pause, so its raw messages
+are small). An alert is decided at the tick T it names (`event_time`): the detector decides T
+once event time reaches T + max_hold_s + allowed_lateness_s, and in the stream a shard's
+event time moves with the newest record time of each raw message (`DecodeStage`). So the raw
+message that completes an alert is the first raw message whose running newest record time
+(decoded exactly as the worker decodes it) reaches that bound; the latency is the alert
+record's Kafka timestamp minus that raw message's Kafka timestamp (both producer
+create-times on this machine's clock). Alerts decided only by the end of the input are not
+samples.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import json
+import logging
 import math
+import socket
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -43,16 +49,16 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from config import settings as config
 from config.settings import Settings
 from detectors.records import Position, StaticReport
 from detectors.timefmt import parse_iso_utc
-from streams.ingest import IngestCounts, file_source_name, ingest_files
+from streams.ingest import IngestCounts, Pacer, file_source_name, ingest_files, ingest_tcp
 from streams.kafka_clients import admin_kwargs, connect, consumer_kwargs
 from streams.raw import RawBatch, decode_raw
 from streams.services import EmbeddedBroker, EmbeddedRedis
-from streams.topics import topic_names
-from stswatch.decoding.nmea import NmeaDecoder
+from streams.topics import ensure_topics, topic_names
+from stswatch.decoding.checks import MAX_TIME_S, MIN_TIME_S
+from stswatch.decoding.nmea import NmeaDecoder, line_time_s
 from tests.integration.pipeline import Worker
 
 from .common import Row, Section, fmt_rate, process_cpu_s, rate
@@ -631,33 +637,137 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def measure_latency(
-    latency_input: SimulatedInput, max_rate: float, workdir: Path
-) -> tuple[Section, dict[str, Any]]:
-    section = Section("alert latency")
-    workdir.mkdir(parents=True, exist_ok=True)
-    info = latency_input.info
-    path = latency_input.traffic
-    span_s = float(info["hours"]) * 3600.0
-    target_rate = max_rate / 2.0
-    speed = target_rate / (int(info["lines"]) / span_s)
-    source = file_source_name(path)
-    with services(workdir) as (broker, redis_server):
-        settings = run_settings(latency_input, broker, redis_server, "latency")
-        # Topics first, so the worker subscribes to existing topics.
-        from streams.topics import ensure_topics
+class PacedTcpFeed(threading.Thread):
+    """A TCP server on 127.0.0.1 that sends a file's lines at `speed` x real time by their
+    event time, as an AIS feed would (`streams.ingest.Pacer` on `line_time_s`)."""
 
+    def __init__(self, path: Path, speed: float) -> None:
+        super().__init__(name="paced-tcp-feed", daemon=True)
+        self.path = path
+        self.speed = speed
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.lines = 0
+        self.seconds = 0.0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            connection, _ = self.server.accept()
+            with connection, self.path.open("rb") as handle:
+                started = time.monotonic()
+                pacer = Pacer(self.speed)
+                pending: list[bytes] = []
+                for raw in handle:
+                    line = raw.strip()
+                    if not line:
+                        continue
+                    event_s = line_time_s(line)
+                    if event_s is not None and MIN_TIME_S <= event_s < MAX_TIME_S:
+                        wait_s = pacer.delay_s(event_s)
+                        if wait_s >= 0.02:
+                            if pending:
+                                connection.sendall(b"\n".join(pending) + b"\n")
+                                pending = []
+                            time.sleep(wait_s)
+                    pending.append(line)
+                    self.lines += 1
+                    if len(pending) >= 200:
+                        connection.sendall(b"\n".join(pending) + b"\n")
+                        pending = []
+                if pending:
+                    connection.sendall(b"\n".join(pending) + b"\n")
+                self.seconds = time.monotonic() - started
+        except BaseException as err:  # reported by the caller
+            self.error = err
+        finally:
+            self.server.close()
+
+
+def _feed_tcp(settings: Settings, path: Path, speed: float) -> tuple[IngestCounts, float, str]:
+    """`ingest_tcp` reading a paced TCP feed of the file: (counts, seconds, source name)."""
+    source = "bench-tcp-feed"
+    feed = PacedTcpFeed(path, speed)
+    stop = threading.Event()
+    result: list[IngestCounts] = []
+    failure: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            result.append(
+                ingest_tcp(
+                    settings,
+                    "127.0.0.1",
+                    feed.port,
+                    stop=stop,
+                    source=source,
+                    compression_type=None,
+                )
+            )
+        except BaseException as err:  # reported below
+            failure.append(err)
+
+    # ingest_tcp logs each reconnect attempt after the feed closes; they are expected here.
+    logging.getLogger("streams.ingest").setLevel(logging.ERROR)
+    feed.start()
+    ingester = threading.Thread(target=ingest, name="ingest-tcp", daemon=True)
+    ingester.start()
+    feed.join()
+    # The last lines wait up to the flush interval (0.5 s) in ingest's batch.
+    time.sleep(1.5)
+    stop.set()
+    ingester.join(60)
+    if feed.error is not None:
+        raise RuntimeError(f"the TCP feed failed: {feed.error!r}")
+    if failure or not result:
+        raise RuntimeError(f"ingest_tcp failed: {failure!r}")
+    return result[0], feed.seconds, source
+
+
+@dataclass(slots=True)
+class LatencyRun:
+    feed: str
+    counts: IngestCounts
+    ingest_s: float
+    speed: float
+    samples: list[LatencySample]
+    undecided: int
+
+
+def latency_run(
+    latency_input: SimulatedInput,
+    speed: float,
+    workdir: Path,
+    feed: str,
+    profile_out: Path | None = None,
+) -> LatencyRun:
+    """One worker; the scenario fed at `speed` x real time by a paced file replay
+    (`ingest_files(speed=...)`, ending with a final message) or a paced TCP feed
+    (`ingest_tcp`); the alert latencies measured afterwards from the topics."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = latency_input.traffic
+    with services(workdir) as (broker, redis_server):
+        settings = run_settings(latency_input, broker, redis_server, f"latency-{feed}")
         ensure_topics(settings)
         started = [Worker(settings, workdir, "worker0")]
+        recording: Recording | None = None
         try:
-            # Let the worker start and join; ingest would wait in the topic otherwise, and
-            # the first alerts are two hours of event time (many seconds) away.
+            # Let the worker start and join: the first alerts are two hours of event time
+            # (a minute or so) away, and until then lines would only wait in the topic.
             time.sleep(6.0)
-            ingest_started = time.monotonic()
-            counts = ingest_files(settings, [path], speed=speed, compression_type=None)
-            ingest_s = time.monotonic() - ingest_started
+            if profile_out is not None:
+                recording = Recording(started[0].process.pid, profile_out, 3600)
+            if feed == "tcp":
+                counts, ingest_s, source = _feed_tcp(settings, path, speed)
+            else:
+                ingest_started = time.monotonic()
+                counts = ingest_files(settings, [path], speed=speed, compression_type=None)
+                ingest_s = time.monotonic() - ingest_started
+                source = file_source_name(path)
             index = raw_index(settings, counts)
-            wait_until_done(settings, index, started, timeout_s=300.0)
+            wait_until_done(settings, index, started, timeout_s=600.0)
+            if recording is not None:
+                recording.stop()
             names = topic_names(settings.kafka)
             raw_records = read_topic(settings, names.raw, counts.messages, timeout_s=120.0)
             alert_records = read_topic(settings, names.alerts, None, timeout_s=60.0)
@@ -665,66 +775,102 @@ def measure_latency(
             for worker in started:
                 worker.stop()
     samples, undecided = latency_samples(settings, raw_records, alert_records, source)
-    opened = [s.latency_s for s in samples if s.event == "opened"]
-    every = [s.latency_s for s in samples]
-    achieved = rate(counts.lines, ingest_s)
+    return LatencyRun(feed, counts, ingest_s, speed, samples, undecided)
 
-    def stats(values: list[float]) -> dict[str, float]:
-        if not values:
-            return {"count": 0}
-        return {
-            "count": len(values),
-            "p50": _quantile(values, 0.5),
-            "p90": _quantile(values, 0.9),
-            "p99": _quantile(values, 0.99),
-            "max": max(values),
-            "min": min(values),
-            "mean": statistics.fmean(values),
-        }
 
-    opened_stats = stats(opened)
-    every_stats = stats(every)
-    for label, values, figures in (
-        ("opened", opened, opened_stats),
-        ("every STS event", every, every_stats),
-    ):
-        if not values:
-            section.rows.append(
-                Row(f"4. alert latency ({label})", "no samples", "-", None, "-", False)
-            )
-            continue
-        section.rows.append(
-            Row(
-                f"4. alert latency ({label}), p99",
-                f"{figures['p99']:.2f} s",
-                f"p50 {figures['p50']:.2f} s, p90 {figures['p90']:.2f} s, "
-                f"max {figures['max']:.2f} s",
-                None,
-                f"<= {LATENCY_TARGET_S:.0f} s",
-                figures["p99"] <= LATENCY_TARGET_S,
-                f"{len(values)} alerts at {fmt_rate(achieved)}",
-            )
-        )
-    details = {
-        "input": str(path),
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"count": 0}
+    return {
+        "count": len(values),
+        "p50": _quantile(values, 0.5),
+        "p90": _quantile(values, 0.9),
+        "p99": _quantile(values, 0.99),
+        "max": max(values),
+        "min": min(values),
+        "mean": statistics.fmean(values),
+    }
+
+
+FEED_LABELS = {"tcp": "TCP feed", "replay": "file replay"}
+
+
+def measure_latency(
+    latency_input: SimulatedInput,
+    max_rate: float,
+    workdir: Path,
+    feeds: Sequence[str] = ("tcp", "replay"),
+    profile_dir: Path | None = None,
+) -> Section:
+    section = Section("alert latency")
+    info = latency_input.info
+    span_s = float(info["hours"]) * 3600.0
+    target_rate = max_rate / 2.0
+    speed = target_rate / (int(info["lines"]) / span_s)
+    section.details = {
+        "input": str(latency_input.traffic),
         "input_info": info,
         "max_rate_lines_per_s": round(max_rate),
         "target_rate_lines_per_s": round(target_rate),
-        "achieved_rate_lines_per_s": round(achieved),
         "replay_speed_x_real_time": round(speed, 1),
-        "ingest_s": round(ingest_s, 1),
-        "opened": opened_stats,
-        "every_sts_event": every_stats,
-        "decided_by_end_of_input": undecided,
-        "samples": [dataclasses.asdict(s) for s in samples],
-        "settings": config.describe(settings)["detection"],
     }
-    section.details = details
-    section.notes.append(
-        f"replayed {counts.lines:,} lines at {speed:.0f} x real time ({achieved:,.0f} lines/s "
-        f"against a target of {target_rate:,.0f}, half the one-worker rate); "
-        f"{len(every)} STS alert events measured, {undecided} decided only by the end of input"
-    )
-    if opened and opened_stats["min"] < 0:
-        section.notes.append("a negative latency: the completing-message definition is wrong")
-    return section, details
+    for feed in feeds:
+        run = latency_run(
+            latency_input,
+            speed,
+            workdir / feed,
+            feed,
+            None if profile_dir is None else profile_dir / f"latency-worker-{feed}.raw",
+        )
+        label = FEED_LABELS[feed]
+        achieved = rate(run.counts.lines, run.ingest_s)
+        lines_per_message = run.counts.lines / max(1, run.counts.messages)
+        by_tick = sorted(run.samples, key=lambda sample: sample.tick_s)
+        third = max(1, len(by_tick) // 3)
+        early = [sample.latency_s for sample in by_tick[:third]]
+        late = [sample.latency_s for sample in by_tick[-third:]]
+        for event, values in (
+            ("opened", [x.latency_s for x in run.samples if x.event == "opened"]),
+            ("every STS event", [x.latency_s for x in run.samples]),
+        ):
+            figures = _stats(values)
+            if not values:
+                section.rows.append(
+                    Row(f"4. alert latency, {label} ({event})", "no samples", "-", None, "-", False)
+                )
+                continue
+            section.rows.append(
+                Row(
+                    f"4. alert latency, {label} ({event}), p99",
+                    f"{figures['p99']:.2f} s",
+                    f"p50 {figures['p50']:.2f} s, p90 {figures['p90']:.2f} s, "
+                    f"max {figures['max']:.2f} s",
+                    None,
+                    f"<= {LATENCY_TARGET_S:.0f} s",
+                    figures["p99"] <= LATENCY_TARGET_S,
+                    f"{len(values)} alerts at {fmt_rate(achieved)}",
+                )
+            )
+            section.details[f"{feed}_{event.replace(' ', '_')}"] = figures
+        section.details[feed] = {
+            "lines": run.counts.lines,
+            "raw_messages": run.counts.messages,
+            "lines_per_raw_message": round(lines_per_message, 1),
+            "ingest_s": round(run.ingest_s, 1),
+            "achieved_lines_per_s": round(achieved),
+            "p50_first_third_s": _quantile(early, 0.5),
+            "p50_last_third_s": _quantile(late, 0.5),
+            "decided_by_end_of_input": run.undecided,
+            "samples": [dataclasses.asdict(sample) for sample in run.samples],
+        }
+        section.notes.append(
+            f"{label}: {run.counts.lines:,} lines at {speed:.0f} x real time "
+            f"({achieved:,.0f} lines/s, target {target_rate:,.0f} = half the one-worker rate) "
+            f"in {run.counts.messages:,} raw messages ({lines_per_message:.0f} lines each); "
+            f"{len(run.samples)} STS alert events measured ({run.undecided} decided only by the "
+            f"end of the input); median latency {_quantile(early, 0.5):.2f} s over the first "
+            f"third of them, {_quantile(late, 0.5):.2f} s over the last"
+        )
+        if run.samples and min(sample.latency_s for sample in run.samples) < 0:
+            section.notes.append(f"{label}: a negative latency: the definition is wrong")
+    return section
