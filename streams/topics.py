@@ -113,14 +113,6 @@ def topic_names(kafka: KafkaSettings) -> TopicNames:
 
 def topic_specs(kafka: KafkaSettings) -> tuple[TopicSpec, ...]:
     """Every stswatch topic with its partition count, replication and message layout."""
-    if kafka.partitions < 1:
-        raise SettingsError(
-            f"setting kafka.partitions: must be at least 1 (got {kafka.partitions})"
-        )
-    if kafka.replication_factor < 1:
-        raise SettingsError(
-            f"setting kafka.replication_factor: must be at least 1 (got {kafka.replication_factor})"
-        )
     names = topic_names(kafka)
 
     def spec(name: str, key: str, value: str) -> TopicSpec:

@@ -73,6 +73,7 @@ def test_to_toml_round_trips(tmp_path: Path) -> None:
     ("text", "named"),
     [
         ("[kafka]\npartitions = 0\n", "partitions"),
+        ("[kafka]\nreplication_factor = 0\n", "replication_factor"),
         ("[stream]\ntable_snapshot_interval_s = 0\n", "table_snapshot_interval_s"),
         ("[stream]\nshard_resolution = 16\n", "shard_resolution"),
         ("[stream]\nbroker_heartbeat_interval_s = 40.0\n", "broker_heartbeat_interval_s"),

@@ -19,7 +19,7 @@ from streams.kafka_clients import (
     masked,
     producer_kwargs,
 )
-from streams.topics import topic_names, topic_specs
+from streams.topics import topic_names
 
 SCRAM = KafkaSettings(
     bootstrap_servers="k1:9093, k2:9093",
@@ -92,8 +92,6 @@ def test_topic_prefix_gets_a_separator_and_is_checked():
     assert topic_names(KafkaSettings()).dead_letter == "ais.dead-letter.v1"
     with pytest.raises(SettingsError, match=r"kafka\.topic_prefix"):
         topic_names(KafkaSettings(topic_prefix="bad prefix"))
-    with pytest.raises(SettingsError, match=r"kafka\.partitions"):
-        topic_specs(KafkaSettings(partitions=0))
 
 
 @given(st.binary(max_size=3000))
