@@ -116,9 +116,7 @@ def place(
     port exclusion radius. None as the reason means: alert."""
     zone = zones.lookup(lat, lon) if zones is not None else None
     port = (
-        ports.nearest(lat, lon, params.nearest_port_search_radius_m)
-        if ports is not None
-        else None
+        ports.nearest(lat, lon, params.nearest_port_search_radius_m) if ports is not None else None
     )
     reason: str | None = None
     if zones is not None:

@@ -40,9 +40,7 @@ def test_a_file_sorted_by_vessel_gives_the_alerts_of_the_time_ordered_file(
     in_time_order.write_text("\n".join(lines) + "\n")
     # The same lines grouped by vessel, as some exports are: hours out of time order.
     by_vessel = tmp_path / "by_vessel.nmea"
-    by_vessel.write_text(
-        "\n".join(sorted(lines, key=lambda line: line.split(",")[6][:6])) + "\n"
-    )
+    by_vessel.write_text("\n".join(sorted(lines, key=lambda line: line.split(",")[6][:6])) + "\n")
     expected = detect(in_time_order)
     assert [a["event"] for a in expected][:1] == ["opened"]
     assert "reading the input again" not in capsys.readouterr().err
