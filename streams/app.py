@@ -34,6 +34,7 @@ from kafka import KafkaAdminClient
 from config.settings import Settings
 from detectors.encounters import PortLookup, ZoneLookup
 from detectors.timefmt import parse_iso_utc
+from streams import flow_gated_consumer
 from streams.kafka_clients import admin_kwargs, connect, faust_broker_credentials, faust_broker_url
 from streams.metrics import LagMonitor, WorkerMetrics, start_exporter
 from streams.shards import Sharding
@@ -44,6 +45,7 @@ from streams.stages import (
     ShardStage,
     dead_letter,
     partition_of_key,
+    save_clock,
     save_partition,
 )
 from streams.status import StatusWriter, async_client
@@ -104,6 +106,10 @@ class StreamPipeline:
             broker_heartbeat_interval=stream.broker_heartbeat_interval_s,
             broker_max_poll_interval=stream.broker_max_poll_interval_s,
             consumer_auto_offset_reset="earliest",
+            # A broker that restarts may answer its first metadata requests without some
+            # topics; Faust's assignor then leaves them out of the group's assignment until
+            # the client refreshes its metadata (5 min by default) and the group rejoins.
+            consumer_metadata_max_age_ms=30_000,
             producer_acks=-1,
             stream_wait_empty=False,
             table_cleanup_interval=3600.0,
@@ -111,6 +117,7 @@ class StreamPipeline:
             processing_guarantee="at_least_once",
         )
         app = self.app
+        flow_gated_consumer.install(app)
 
         def raw_topic(name: str) -> Any:
             return app.topic(
@@ -298,10 +305,22 @@ class StreamPipeline:
             yield None
 
     async def _save_and_ack(self, events: list[Any]) -> None:
-        """Make the alerts durable, save the detectors' changes, then acknowledge."""
-        await self.app.producer.flush()
-        for partition, detector in self.shard_stage.detectors.items():
+        """Save the detectors' changes, make them and the alerts durable, then acknowledge.
+
+        The table's changelog writes wait in Faust's producer buffer: the flushes come after
+        them, or a commit could run ahead of the state it stands for. The clocks go last, each
+        alone in its record batch: tansu 0.6 reports a partition's end offset as the base
+        offset of its last batch + 1 (batches of 10 and 3 records: 11, not 13), and Faust's
+        recovery reads a changelog only up to that end, so a last batch of several records
+        would leave all but its first unread after a restart.
+        """
+        detectors = self.shard_stage.detectors
+        for partition, detector in detectors.items():
             save_partition(detector, partition, self.state)
+        await self.app.producer.flush()
+        for partition, detector in detectors.items():
+            save_clock(detector, partition, self.state)
+        await self.app.producer.flush()
         for event in events:
             event.ack()
 
