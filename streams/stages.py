@@ -383,7 +383,8 @@ class ShardStage:
 
 
 def save_partition(detector: EncounterDetector, partition: int, table: StateTable) -> int:
-    """Write what changed in `detector` since the last save into `table`; return the count."""
+    """Write what changed in `detector`'s tracks and pairs since the last save into `table`;
+    return the count. The clock goes separately (`save_clock`), after them."""
     writes = 0
     for mmsi in detector.changed_vessels:
         track = detector.tracks.get(mmsi)
@@ -408,12 +409,16 @@ def save_partition(detector: EncounterDetector, partition: int, table: StateTabl
         if key in table:
             del table[key]
             writes += 1
-    table[_state_key(partition, "c", "clock")] = snapshot.clock_to_state(detector)
     detector.changed_vessels.clear()
     detector.forgotten_vessels.clear()
     tracker.changed_pairs.clear()
     tracker.forgotten_pairs.clear()
-    return writes + 1
+    return writes
+
+
+def save_clock(detector: EncounterDetector, partition: int, table: StateTable) -> None:
+    """Write `detector`'s clock (its watermark and counters) into `table`."""
+    table[_state_key(partition, "c", "clock")] = snapshot.clock_to_state(detector)
 
 
 def _partition_items(table: StateTable, partition: int) -> Iterator[tuple[str, str, Any]]:
