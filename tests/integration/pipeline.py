@@ -116,7 +116,11 @@ def offline_alerts(paths: Sequence[Path], settings: Settings) -> list[dict[str, 
 
 
 def read_all(settings: Settings, topic: str, timeout_s: float = 2.0) -> list[Any]:
-    """Every record now on `topic` (all partitions, from offset 0), without a group."""
+    """Every record now on `topic` (all partitions, from offset 0), without a group.
+
+    Reads past the end offsets the broker reports until a poll comes back empty: tansu 0.6
+    reports end offsets that are too low after it restarts (on S3 storage).
+    """
     consumer = KafkaConsumer(**consumer_kwargs(settings.kafka, group_id=None))
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -126,11 +130,14 @@ def read_all(settings: Settings, topic: str, timeout_s: float = 2.0) -> list[Any
         records: list[Any] = []
         deadline = time.monotonic() + timeout_s
         ends = consumer.end_offsets(assigned)
+        at_end = False
         while time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=200).values():
+            batches = consumer.poll(timeout_ms=300)
+            for batch in batches.values():
                 records.extend(batch)
-            if all(consumer.position(tp) >= ends[tp] for tp in assigned):
+            if at_end and not batches:
                 break
+            at_end = all(consumer.position(tp) >= ends[tp] for tp in assigned)
         return records
     finally:
         consumer.close()
