@@ -60,14 +60,16 @@ class Timing:
             self.wall_s + other.wall_s,
         )
 
-    def as_json(self) -> dict[str, float]:
+    def as_json(self) -> dict[str, float | None]:
+        # A part not timed (`--only detect` times no worker lines) has no rate.
+        timed = self.lines > 0 and self.cpu_s > 0 and self.wall_s > 0
         return {
             "lines": self.lines,
             "decoded": self.decoded,
             "cpu_s": round(self.cpu_s, 3),
             "wall_s": round(self.wall_s, 3),
-            "lines_per_cpu_s": round(self.cpu_rate),
-            "lines_per_s": round(self.wall_rate),
+            "lines_per_cpu_s": round(self.cpu_rate) if timed else None,
+            "lines_per_s": round(self.wall_rate) if timed else None,
         }
 
 
