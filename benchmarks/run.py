@@ -102,7 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         help="one-worker lines/s for the latency run (instead of measuring workers first)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="a stswatch settings file to measure with (default: the shipped defaults)",
+    )
     args = parser.parse_args(argv)
+    decode.use_config(args.config)
 
     chosen = set(args.only or MEASUREMENTS)
     if "latency" in chosen and args.max_rate is None:

@@ -99,10 +99,21 @@ def pyais_file(path: Path, part: tuple[int, int] = (0, 0)) -> tuple[Timing, Timi
     return pieces[1], pieces[0].plus(pieces[1]).plus(pieces[2])
 
 
+# The settings file given to `benchmarks/run.py --config`: every measurement starts from it.
+_chosen_config: dict[str, Path | None] = {"path": None}
+
+
+def use_config(path: Path | None) -> None:
+    """Measure with the settings in `path` (a stswatch TOML file) instead of the defaults."""
+    if path is not None:
+        config.load(path)  # a bad file stops the run here, with the setting named
+    _chosen_config["path"] = path
+
+
 def settings_for(folder: SimulatedInput, base: Settings | None = None) -> Settings:
     """Settings with the simulated area's EEZs and ports, as `stswatch detect` would use."""
     return config.apply(
-        base or config.load(),
+        base or config.load(_chosen_config["path"]),
         {
             "reference": {
                 "eez_path": str(folder.zones),
