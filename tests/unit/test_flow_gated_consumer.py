@@ -1,0 +1,80 @@
+"""The worker's Faust consumer: stream partitions wait for the flow; fetches name what is active.
+
+What these guard against is described in `streams/flow_gated_consumer.py`; the restart test in
+tests/integration/test_faults.py shows the effect end to end against a real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import pytest
+from faust.types import TP
+
+from streams import flow_gated_consumer
+from streams.flow_gated_consumer import FlowGatedConsumer
+
+RAW = TP("raw", 0)
+
+
+@pytest.fixture
+def app() -> Any:
+    # The consumer is only built here, never started: nothing connects to the broker URL.
+    app = faust.App("test-flow-gated", broker="kafka://127.0.0.1:1", autodiscover=False)
+    flow_gated_consumer.install(app)
+    app.Table("state", partitions=1, default=None)
+    return app
+
+
+def changelog_tp(app: Any) -> TP:
+    (topic,) = app.tables.changelog_topics
+    return TP(topic, 0)
+
+
+def test_the_app_builds_this_consumer(app: Any) -> None:
+    assert isinstance(app.consumer, FlowGatedConsumer)
+
+
+def test_a_stream_partition_is_resumed_only_with_the_flow(app: Any) -> None:
+    consumer = app.consumer
+    consumer.pause_partitions({RAW})
+    consumer.resume_partitions({RAW})  # recovery does this before it seeks
+    assert RAW not in consumer._get_active_partitions()
+    consumer.resume_flow()  # ... and this after the seek
+    assert RAW in consumer._get_active_partitions()
+
+
+def test_a_changelog_partition_is_resumed_at_once(app: Any) -> None:
+    consumer = app.consumer
+    changelog = changelog_tp(app)
+    consumer.pause_partitions({changelog, RAW})
+    consumer.resume_partitions({changelog, RAW})
+    assert consumer._get_active_partitions() == {changelog}
+
+
+class RecordingThread:
+    """Stands in for Faust's consumer thread: records what the consumer asks aiokafka for."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    async def getmany(self, active_partitions: Any, timeout: float) -> dict[Any, Any]:
+        self.asked.append(active_partitions)
+        return {}
+
+
+def test_nothing_is_fetched_with_no_active_partition_and_a_set_is_copied(app: Any) -> None:
+    consumer = app.consumer
+    thread = RecordingThread()
+    consumer._thread = thread
+    active: set[TP] = set()
+    # aiokafka reads an empty set as "every partition": it must never be passed on.
+    assert asyncio.run(consumer._getmany(active, 0.0)) == {}
+    assert thread.asked == []
+    active.add(RAW)
+    asyncio.run(consumer._getmany(active, 0.0))
+    (asked,) = thread.asked
+    active.clear()  # recovery changing the live set during the fetch
+    assert asked == {RAW}
