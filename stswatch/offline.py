@@ -234,7 +234,6 @@ def _detect_pass(
             if progress is not None:
                 progress.update(records, len(alerts), detector.max_time_s)
         if disorder_every and records % disorder_every == 0:
-            summary.first_time_s, summary.last_time_s = first_s, last_s
             _check_order(records, stats.out_of_order + detector.stats.late)
     if records:
         summary.first_time_s, summary.last_time_s = first_s, last_s

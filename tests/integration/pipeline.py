@@ -119,7 +119,7 @@ def read_all(settings: Settings, topic: str, timeout_s: float = 2.0) -> list[Any
     """Every record now on `topic` (all partitions, from offset 0), without a group.
 
     Reads past the end offsets the broker reports until a poll comes back empty: tansu 0.6
-    reports end offsets that are too low after it restarts (on S3 storage).
+    reports a partition's end as the base offset of its last record batch + 1.
     """
     consumer = KafkaConsumer(**consumer_kwargs(settings.kafka, group_id=None))
     try:
