@@ -44,13 +44,15 @@ class Endpoint:
 
     Script entries: "ok", "500", "503" (with Retry-After: 0), "stall" (answer after the
     sink has given up), "drop" (close the connection without an answer). `failing = True`
-    makes every request a 500 until it is set back.
+    makes every request a 500 until it is set back; `fail_after = N` sets it once N alerts
+    have been accepted (in the handler, so no delivery slips in between).
     """
 
     def __init__(self, script: list[str], stall_s: float) -> None:
         self.script = list(script)
         self.stall_s = stall_s
         self.failing = False
+        self.fail_after: int | None = None
         self.accepted: list[dict[str, Any]] = []
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []
@@ -87,6 +89,8 @@ class Endpoint:
                         endpoint.headers.append(
                             {k.lower(): v for k, v in self.headers.items()} | {"body": body.hex()}
                         )
+                        if endpoint.fail_after is not None:
+                            endpoint.failing = len(endpoint.accepted) >= endpoint.fail_after
                     self.send_response(200)
                 elif what == "503":
                     self.send_response(503)
@@ -250,10 +254,12 @@ def test_a_stopped_sink_resumes_at_the_first_undelivered_alert(
     endpoint.start()
     try:
         first_batch = 5
+        # The endpoint starts failing right after the fifth alert: the sink delivers ~240
+        # alerts/s, enough to deliver them all between two polls of a waiting test.
+        endpoint.fail_after = first_batch
         stop = threading.Event()
         thread, _ = run_sink(hook_settings, endpoint.url, max_alerts=10_000, stop=stop)
         wait_until(lambda: len(endpoint.accepted) >= first_batch, 30.0, "first deliveries")
-        endpoint.failing = True
         # Let it fail and retry a while, then stop it mid-retry.
         failures_seen = len(endpoint.requests)
         wait_until(lambda: len(endpoint.requests) >= failures_seen + 3, 30.0, "retries")
@@ -264,6 +270,7 @@ def test_a_stopped_sink_resumes_at_the_first_undelivered_alert(
         assert first_batch <= delivered_before < len(alerts)
         assert committed(hook_settings) == delivered_before
 
+        endpoint.fail_after = None
         endpoint.failing = False
         stop2 = threading.Event()
         remaining = len(alerts) - delivered_before
