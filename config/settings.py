@@ -90,6 +90,15 @@ class RedisSettings:
     track_interval_s: float = 120.0
     # Alert events kept per encounter (its history).
     alert_history: int = 100
+    # The shard agent writes vessel status at most this often (seconds of wall time): a
+    # vessel reporting several times in between is written once, with its newest position.
+    status_flush_interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.status_flush_interval_s >= 0:
+            raise ValueError(
+                f"status_flush_interval_s must be 0 or more, got {self.status_flush_interval_s!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 # for them: each message already carries a whole decoded batch.
 _SHARD_TAKE_MAX = 64
 _SHARD_TAKE_WITHIN_S = 0.2
+# How long a stopping worker waits for Redis to take the pending status.
+_SHUTDOWN_FLUSH_S = 5.0
 
 
 class PartitionedStateTable(Table):  # type: ignore[misc]
@@ -163,6 +165,7 @@ class StreamPipeline:
         app.agent(self.alerts_topic, name="stswatch-alert-status")(self._alert_status_agent)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
+        app.on_before_shutdown.connect(self._on_shutdown)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -212,6 +215,16 @@ class StreamPipeline:
     async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
         # A partition we get back may have moved on elsewhere: reload it from the table.
         self.shard_stage.drop(tp.partition for tp in assigned if tp.topic == self.names.shards)
+
+    async def _on_shutdown(self, app: Any, **_: Any) -> None:
+        # Vessel status waiting for its flush interval (`StatusWriter.flush_soon`) is written
+        # before the worker goes; a Redis that does not answer does not hold the shutdown.
+        status = self.status
+        if status is not None and status.pending:
+            try:
+                await asyncio.wait_for(status.flush(), _SHUTDOWN_FLUSH_S)
+            except TimeoutError:
+                log.warning("redis status not written at shutdown: %d pending", status.pending)
 
     # --- agents ------------------------------------------------------------------------
 
@@ -290,7 +303,7 @@ class StreamPipeline:
                 status.note_track(position)
             for mmsi, (position, identity) in out.vessels.items():
                 status.note_vessel(position, identity, out.identity_histories.get(mmsi))
-            await status.flush()
+            await status.flush_soon()
             metrics.set_state(
                 active_encounters=stage.active_encounters(),
                 tracked_vessels=stage.tracked_vessels(),

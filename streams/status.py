@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,10 @@ STATUS_H3_RESOLUTION = 7
 # Retries of failed status writes back off between these (seconds).
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 5.0
+
+
+# A vessel's newest position, its identity then and the identity's history.
+_VesselNote = tuple[Position, VesselIdentity | None, list[dict[str, Any]] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +194,8 @@ class StatusWriter:
         self.client = client
         self.settings = settings
         self.keys = StatusKeys(settings.key_prefix)
-        self._vessels: dict[int, dict[str, str]] = {}
+        # Newest position per vessel, with the identity (and its history) known with it.
+        self._vessels: dict[int, _VesselNote] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
         # Track points and alert events not yet written, in the order they were noted.
         self._tracks: dict[int, list[Position]] = {}
@@ -204,6 +210,10 @@ class StatusWriter:
         # After a failure, a task retries until everything is written: the agents flush only
         # when a message arrives, and none may arrive for hours once Redis is back.
         self._retry: asyncio.Task[None] | None = None
+        # `flush_soon`: when the last flush ended (monotonic s) and the timer of the next.
+        self._last_flush_s = -math.inf
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed_flush: asyncio.Task[bool] | None = None
 
     @property
     def pending(self) -> int:
@@ -218,9 +228,11 @@ class StatusWriter:
         """Remember a vessel's newest position (older ones are overwritten in memory)."""
         self._note_track_point(position)
         held = self._vessels.get(position.mmsi)
-        if held is not None and float(held["time_s"]) > position.time_s:
+        if held is not None and held[0].time_s > position.time_s:
             return
-        self._vessels[position.mmsi] = vessel_fields(position, identity, identity_history)
+        # The hash is built when it is written: a vessel noted many times between two
+        # flushes costs one build.
+        self._vessels[position.mmsi] = (position, identity, identity_history)
 
     def note_track(self, position: Position) -> None:
         """Offer a position for the vessel's recent track (kept one per `track_interval_s`)."""
@@ -257,9 +269,32 @@ class StatusWriter:
         """
         async with self._lock:
             written = await self._flush_once()
+            self._last_flush_s = time.monotonic()
         if not written and (self._retry is None or self._retry.done()):
             self._retry = asyncio.get_running_loop().create_task(self._retry_until_written())
         return written
+
+    async def flush_soon(self) -> None:
+        """Flush now when the last flush is `status_flush_interval_s` old, else once it is.
+
+        The shard agent calls this after every batch: under load a vessel reports several
+        times a second across batches, and writing it once per interval (its newest
+        position) is what keeps Redis writes from costing more than the detection.
+        """
+        if self._timer is not None or (self._retry is not None and not self._retry.done()):
+            return  # a flush is already due (or the retry task writes everything)
+        wait_s = self._last_flush_s + self.settings.status_flush_interval_s - time.monotonic()
+        if wait_s <= 0:
+            await self.flush()
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(wait_s, self._flush_from_timer)
+
+    def _flush_from_timer(self) -> None:
+        self._timer = None
+        task = asyncio.get_running_loop().create_task(self.flush())
+        # Keep a reference until done (the loop holds tasks only weakly).
+        self._timed_flush = task
 
     async def _retry_until_written(self) -> None:
         delay_s = RETRY_INITIAL_S
@@ -307,15 +342,15 @@ class StatusWriter:
         self.writes += len(vessels) + len(alerts)
         return True
 
-    def _queue_vessels(self, pipe: Any, vessels: dict[int, dict[str, str]]) -> None:
+    def _queue_vessels(self, pipe: Any, vessels: dict[int, _VesselNote]) -> None:
         ttl_s = self.settings.vessel_ttl_s
         keys = self.keys
-        for mmsi, fields in vessels.items():
+        for mmsi, (position, identity, identity_history) in vessels.items():
             key = keys.vessel(mmsi)
-            pipe.hset(key, mapping=fields)
+            pipe.hset(key, mapping=vessel_fields(position, identity, identity_history))
             pipe.expire(key, ttl_s)
-            pipe.geoadd(keys.geo, (float(fields["lon"]), float(fields["lat"]), str(mmsi)))
-            pipe.zadd(keys.seen, {str(mmsi): float(fields["time_s"])})
+            pipe.geoadd(keys.geo, (round(position.lon, 6), round(position.lat, 6), str(mmsi)))
+            pipe.zadd(keys.seen, {str(mmsi): position.time_s})
 
     def _queue_alerts(self, pipe: Any, alerts: dict[str, dict[str, Any]]) -> None:
         ttl_s = self.settings.encounter_ttl_s

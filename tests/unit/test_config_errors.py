@@ -96,6 +96,11 @@ WORKER_CASES = [
         f'[redis]\nurl = "redis://{unused_address()}/0"\npassword = "{SECRET}"\n',
         "redis.url",
     ),
+    (
+        "negative status flush interval",
+        "[redis]\nstatus_flush_interval_s = -1.0\n",
+        "status_flush_interval_s",
+    ),
     ("Redis URL of another scheme", '[redis]\nurl = "http://127.0.0.1:6379/0"\n', "redis.url"),
     (
         "Redis TLS CA without a rediss:// URL",
