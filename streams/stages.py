@@ -86,7 +86,8 @@ def dead_letter(
 @dataclass(slots=True)
 class DecodeOutput:
     shards: list[Outgoing] = field(default_factory=list)
-    records: list[Outgoing] = field(default_factory=list)
+    # Decoded records (key, JSON value) by the partition of the records topic they go to.
+    records: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     dead_letters: list[Outgoing] = field(default_factory=list)
     positions: int = 0
     statics: int = 0
@@ -172,23 +173,32 @@ class DecodeStage:
             out.records = self._records(positions, statics)
         return out
 
-    def _records(self, positions: list[Position], statics: list[StaticReport]) -> list[Outgoing]:
-        """One message per decoded record, keyed by MMSI.
+    def _records(
+        self, positions: list[Position], statics: list[StaticReport]
+    ) -> dict[int, list[tuple[bytes, bytes]]]:
+        """One message per decoded record, keyed by MMSI, grouped by partition.
 
         The partition is chosen here (a CRC of the key, like the shards) rather than by the
         client's murmur2, which aiokafka computes in pure Python: a third of the decode
-        agent's time when it did. Same key, same partition, as consumers expect.
+        agent's time when it did. Same key, same partition, as consumers expect. Plain
+        tuples, not `Outgoing`s: a frozen dataclass costs 0.5 us to build, and there is one
+        of these per position.
         """
         partitions = self.record_partitions
-        out: list[Outgoing] = []
+        out: dict[int, list[tuple[bytes, bytes]]] = {}
         for position in positions:
             key = str(position.mmsi).encode()
-            out.append(
-                Outgoing(key, position_json_line(position).encode(), crc32(key) % partitions)
-            )
+            partition = crc32(key) % partitions
+            message = (key, position_json_line(position).encode())
+            group = out.get(partition)
+            if group is None:
+                out[partition] = [message]
+            else:
+                group.append(message)
         for static in statics:
             key = str(static.mmsi).encode()
-            out.append(Outgoing(key, record_to_json_line(static).encode(), crc32(key) % partitions))
+            message = (key, record_to_json_line(static).encode())
+            out.setdefault(crc32(key) % partitions, []).append(message)
         return out
 
     def _route(
