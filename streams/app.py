@@ -309,7 +309,14 @@ class StreamPipeline:
             )
 
             now = time.monotonic()
-            if now - last_save >= interval_s or len(events) < _SHARD_TAKE_MAX:
+            # `noack_take` yields nothing while no event arrives: a full take with nothing
+            # queued behind it may be the last for hours, so it is saved and acknowledged
+            # now, or its offsets would stay uncommitted until the next message.
+            if (
+                now - last_save >= interval_s
+                or len(events) < _SHARD_TAKE_MAX
+                or not stream.channel.queue.qsize()
+            ):
                 await self._save_and_ack(unacked)
                 unacked = []
                 last_save = now

@@ -6,16 +6,21 @@ code must give the same alerts (ids, pairs, events, times) however the work is s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 
 from config.settings import Settings
 from detectors import cells
 from detectors.geodesy import destination, initial_bearing_deg
+from detectors.records import Position
 from streams.ingest import ingest_files
+from streams.kafka_clients import admin_kwargs, connect, producer_kwargs
+from streams.shard_payload import encode_shard_batch
 from streams.shards import Sharding
 from streams.status import StatusReader, sync_client
 from streams.topics import ensure_topics, topic_names
@@ -32,6 +37,8 @@ from tests.integration.pipeline import (
 from tests.nmea_lines import nmea_lines
 
 pytestmark = pytest.mark.integration
+
+T_START = 1_714_521_600.0
 
 
 def test_one_worker_gives_exactly_the_alerts_of_stswatch_detect(
@@ -208,3 +215,42 @@ def test_a_worker_killed_mid_replay_is_replaced_and_every_alert_still_arrives(
         alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=second)
     events = unique_events(alerts)
     assert events == {a["event_id"]: a for a in expected}
+
+
+def test_a_full_last_take_of_shard_messages_is_committed(
+    settings_with_redis: Settings, tmp_path: Path
+) -> None:
+    """The shard agent takes up to 64 messages at a time and Faust's `take` yields nothing
+    while none arrive: a last take that is exactly full must still be saved and committed
+    (with a long snapshot interval, only the end of the input can trigger it)."""
+    settings = fast_group_settings(settings_with_redis)
+    settings = dataclasses.replace(
+        settings, stream=dataclasses.replace(settings.stream, table_snapshot_interval_s=600.0)
+    )
+    ensure_topics(settings)
+    names = topic_names(settings.kafka)
+    take = 64  # streams.app._SHARD_TAKE_MAX
+    producer = connect(settings.kafka, KafkaProducer, **producer_kwargs(settings.kafka))
+    try:
+        for step in range(take):
+            position = Position(244_000_001, T_START + 10.0 * step, 52.0, 4.0, 0.1, 90.0)
+            value = encode_shard_batch([position], [], position.time_s)
+            producer.send(names.shards, key=b"cell", value=value, partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+
+    def committed() -> int:
+        admin = connect(settings.kafka, KafkaAdminClient, **admin_kwargs(settings.kafka))
+        try:
+            offsets = admin.list_group_offsets({settings.stream.app_id: None})
+        finally:
+            admin.close()
+        found = offsets.get(settings.stream.app_id, {}).get(TopicPartition(names.shards, 0))
+        return -1 if found is None else found.offset
+
+    with workers(settings, tmp_path, count=1) as started:
+        deadline = time.monotonic() + 60.0
+        while committed() < take and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert committed() == take, started[0].log_tail()
