@@ -158,6 +158,11 @@ class StreamPipeline:
             watchlist=self.watchlists.current(),
         )
         self.status: StatusWriter | None = None
+        # Shard events processed but not yet saved and acknowledged, and when the shard
+        # state was last saved; the lock keeps a timed save and a take from interleaving.
+        self._unacked: list[Any] = []
+        self._last_save_s = time.monotonic()
+        self._save_lock = asyncio.Lock()
         self.metrics = WorkerMetrics()
 
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
@@ -166,6 +171,7 @@ class StreamPipeline:
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
         app.on_before_shutdown.connect(self._on_shutdown)
+        app.timer(stream.table_snapshot_interval_s / 2)(self._save_when_quiet)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -259,68 +265,81 @@ class StreamPipeline:
             yield None
 
     async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
-        stage = self.shard_stage
         status = self._status_writer()
-        unacked: list[Any] = []
-        last_save = time.monotonic()
         interval_s = self.settings.stream.table_snapshot_interval_s
         async for events in stream.noack_take(_SHARD_TAKE_MAX, within=_SHARD_TAKE_WITHIN_S):
-            # Watchlist files are re-read when they change (checked every few seconds).
-            if refresh_watchlists(self.watchlists, stage.detectors.values()):
-                stage.watchlist = self.watchlists.current()
-            out = ShardOutput()
-            for event in events:
-                message = event.message
-                try:
-                    stage.handle(event.value, message.partition, message.offset, self.state, out)
-                except Exception as err:  # one bad message must not stop the agent
-                    log.exception("shard step failed at %s:%s", message.partition, message.offset)
-                    out.dead_letters.append(
-                        dead_letter(
-                            "internal_error",
-                            repr(err),
-                            "",
-                            self.names.shards,
-                            message.partition,
-                            message.offset,
-                            raw=event.value or b"",
-                        )
-                    )
-            unacked.extend(events)
-            await self._publish(self.alerts_topic, out.alerts)
-            await self._publish(self.dead_letter_topic, out.dead_letters)
-            metrics = self.metrics
-            metrics.count_message(self.names.shards, len(events))
-            self._count_dead_letters(out.dead_letters)
-            published_at_s = time.time()
-            for document in out.alert_documents:
-                metrics.count_alert(
-                    document["event"], parse_iso_utc(document["event_time"]), published_at_s
-                )
-            for position in out.home_positions:
-                status.note_track(position)
-            for mmsi, (position, identity) in out.vessels.items():
-                status.note_vessel(position, identity, out.identity_histories.get(mmsi))
-            await status.flush_soon()
-            metrics.set_state(
-                active_encounters=stage.active_encounters(),
-                tracked_vessels=stage.tracked_vessels(),
-                status_pending=status.pending,
-            )
-
-            now = time.monotonic()
-            # `noack_take` yields nothing while no event arrives: a full take with nothing
-            # queued behind it may be the last for hours, so it is saved and acknowledged
-            # now, or its offsets would stay uncommitted until the next message.
-            if (
-                now - last_save >= interval_s
-                or len(events) < _SHARD_TAKE_MAX
-                or not stream.channel.queue.qsize()
-            ):
-                await self._save_and_ack(unacked)
-                unacked = []
-                last_save = now
+            # Held until the take's alerts are published: a timed save in between would
+            # acknowledge events whose alerts are not sent, or save state half-way.
+            async with self._save_lock:
+                await self._process_take(events, status)
+                # At most one save per interval: a save writes every vessel changed since
+                # the last one, and saving after every take that was not full (the rule
+                # before) cost two workers a third of their CPU. A quiet tail is saved by
+                # `_save_when_quiet`.
+                if time.monotonic() - self._last_save_s >= interval_s:
+                    await self._save_unacked()
             yield None
+
+    async def _process_take(self, events: list[Any], status: StatusWriter) -> None:
+        stage = self.shard_stage
+        # Watchlist files are re-read when they change (checked every few seconds).
+        if refresh_watchlists(self.watchlists, stage.detectors.values()):
+            stage.watchlist = self.watchlists.current()
+        out = ShardOutput()
+        for event in events:
+            message = event.message
+            try:
+                stage.handle(event.value, message.partition, message.offset, self.state, out)
+            except Exception as err:  # one bad message must not stop the agent
+                log.exception("shard step failed at %s:%s", message.partition, message.offset)
+                out.dead_letters.append(
+                    dead_letter(
+                        "internal_error",
+                        repr(err),
+                        "",
+                        self.names.shards,
+                        message.partition,
+                        message.offset,
+                        raw=event.value or b"",
+                    )
+                )
+        self._unacked.extend(events)
+        await self._publish(self.alerts_topic, out.alerts)
+        await self._publish(self.dead_letter_topic, out.dead_letters)
+        metrics = self.metrics
+        metrics.count_message(self.names.shards, len(events))
+        self._count_dead_letters(out.dead_letters)
+        published_at_s = time.time()
+        for document in out.alert_documents:
+            metrics.count_alert(
+                document["event"], parse_iso_utc(document["event_time"]), published_at_s
+            )
+        for position in out.home_positions:
+            status.note_track(position)
+        for mmsi, (position, identity) in out.vessels.items():
+            status.note_vessel(position, identity, out.identity_histories.get(mmsi))
+        await status.flush_soon()
+        metrics.set_state(
+            active_encounters=stage.active_encounters(),
+            tracked_vessels=stage.tracked_vessels(),
+            status_pending=status.pending,
+        )
+
+    async def _save_when_quiet(self) -> None:
+        """Timer: save and acknowledge what the shard agent processed since its last save
+        when no take came to do it. Faust's take yields nothing while no event arrives, so
+        the tail of an input would otherwise stay uncommitted until the next message."""
+        if not self._unacked:
+            return
+        async with self._save_lock:
+            interval_s = self.settings.stream.table_snapshot_interval_s
+            if self._unacked and time.monotonic() - self._last_save_s >= interval_s:
+                await self._save_unacked()
+
+    async def _save_unacked(self) -> None:
+        events, self._unacked = self._unacked, []
+        await self._save_and_ack(events)
+        self._last_save_s = time.monotonic()
 
     async def _save_and_ack(self, events: list[Any]) -> None:
         """Save the detectors' changes, make them and the alerts durable, then acknowledge.
