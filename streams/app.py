@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 # for them: each message already carries a whole decoded batch.
 _SHARD_TAKE_MAX = 64
 _SHARD_TAKE_WITHIN_S = 0.2
+# The shard agent's quiet tail is saved once no take has come for this long (checked
+# every _QUIET_CHECK_S by a timer).
+_QUIET_AFTER_S = 1.0
+_QUIET_CHECK_S = 0.5
 # How long a stopping worker waits for Redis to take the pending status.
 _SHUTDOWN_FLUSH_S = 5.0
 
@@ -161,7 +165,7 @@ class StreamPipeline:
         # Shard events processed but not yet saved and acknowledged, and when the shard
         # state was last saved; the lock keeps a timed save and a take from interleaving.
         self._unacked: list[Any] = []
-        self._last_save_s = time.monotonic()
+        self._last_save_s = self._last_take_s = time.monotonic()
         self._save_lock = asyncio.Lock()
         self.metrics = WorkerMetrics()
 
@@ -171,7 +175,7 @@ class StreamPipeline:
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
         app.on_before_shutdown.connect(self._on_shutdown)
-        app.timer(stream.table_snapshot_interval_s / 2)(self._save_when_quiet)
+        app.timer(_QUIET_CHECK_S)(self._save_when_quiet)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -272,10 +276,11 @@ class StreamPipeline:
             # acknowledge events whose alerts are not sent, or save state half-way.
             async with self._save_lock:
                 await self._process_take(events, status)
-                # At most one save per interval: a save writes every vessel changed since
-                # the last one, and saving after every take that was not full (the rule
-                # before) cost two workers a third of their CPU. A quiet tail is saved by
-                # `_save_when_quiet`.
+                self._last_take_s = time.monotonic()
+                # While takes keep coming, one save per interval: a save writes every vessel
+                # changed since the last one, and saving after every take that was not full
+                # (the rule before) cost two workers a third of their CPU. The tail, once
+                # the input pauses, is saved by `_save_when_quiet`.
                 if time.monotonic() - self._last_save_s >= interval_s:
                     await self._save_unacked()
             yield None
@@ -327,13 +332,16 @@ class StreamPipeline:
 
     async def _save_when_quiet(self) -> None:
         """Timer: save and acknowledge what the shard agent processed since its last save
-        when no take came to do it. Faust's take yields nothing while no event arrives, so
-        the tail of an input would otherwise stay uncommitted until the next message."""
+        once no take has come for `_QUIET_AFTER_S` (or the interval is up). Faust's take
+        yields nothing while no event arrives, so without this the tail of an input would
+        stay uncommitted until the next message."""
         if not self._unacked:
             return
         async with self._save_lock:
-            interval_s = self.settings.stream.table_snapshot_interval_s
-            if self._unacked and time.monotonic() - self._last_save_s >= interval_s:
+            now = time.monotonic()
+            quiet = now - self._last_take_s >= _QUIET_AFTER_S
+            due = now - self._last_save_s >= self.settings.stream.table_snapshot_interval_s
+            if self._unacked and (quiet or due):
                 await self._save_unacked()
 
     async def _save_unacked(self) -> None:
