@@ -8,9 +8,10 @@
 - `stswatch-decode` decodes raw line batches and routes records to spatial shards.
 - `stswatch-shards` runs the encounter detector of each shard partition it holds and
   publishes alerts; the detector's state is saved in the `shard-state` table (a changelog
-  topic) every `stream.table_snapshot_interval_s`, and a message is acknowledged only once
-  the state that includes it is saved, so a replacement worker resumes from that state and
-  re-reads only what came after it (at-least-once; repeated alerts keep their ids).
+  topic) every `stream.table_snapshot_interval_s` (and 1 s after the input pauses), and a
+  message is acknowledged only once the state that includes it is saved, so a replacement
+  worker resumes from that state and re-reads only what came after it (at-least-once;
+  repeated alerts keep their ids).
 - `stswatch-alert-status` keeps encounter status in Redis.
 
 The work itself lives in `streams.stages`; here messages are only moved. Every Faust setting
