@@ -222,14 +222,24 @@ CLOCK_EVERY = 16
 def _reordered(
     items: Iterator[DecodedItem], reorder_window_s: float, stats: DecodeStats
 ) -> Iterator[tuple[float, int, DecodedItem]]:
-    """(time, sequence, item) of one file, in time order within the window (see above)."""
+    """(time, sequence, item) of one file, in time order within the window (see above).
+
+    Held entries wait in two places: `in_order`, a queue of entries that arrived in time
+    order (most of any feed: appending and popping its ends is cheap), and a heap of those
+    that came earlier than the queue's newest. They leave in (time, sequence) order taking
+    the smaller head of the two, exactly as from one heap holding everything.
+    """
+    in_order: deque[tuple[float, int, DecodedItem]] = deque()
     heap: list[tuple[float, int, DecodedItem]] = []
     push = heapq.heappush
     pop = heapq.heappop
+    append = in_order.append
+    popleft = in_order.popleft
     recent: deque[float] = deque(maxlen=CLOCK_RECORDS)
     release_s = float("-inf")
     clock_s = float("-inf")
     emitted_s = float("-inf")
+    newest_held_s = float("-inf")
     for sequence, item in enumerate(items, 1):
         if type(item) is Reject:
             # Rejects have no time and are passed on at once, keyed with the newest time
@@ -237,20 +247,31 @@ def _reordered(
             yield (emitted_s, sequence, item)
             continue
         time_s: float = item.time_s  # type: ignore[union-attr]
-        push(heap, (time_s, sequence, item))
+        if time_s >= newest_held_s or not in_order:
+            append((time_s, sequence, item))
+            newest_held_s = time_s
+        else:
+            push(heap, (time_s, sequence, item))
         recent.append(time_s)
         if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
             clock_s = sorted(recent)[(len(recent) - 1) // 2]
             release_s = clock_s - reorder_window_s
-        while heap and heap[0][0] <= release_s:
-            entry = pop(heap)
+        while True:
+            if heap and (not in_order or heap[0] < in_order[0]):
+                if heap[0][0] > release_s:
+                    break
+                entry = pop(heap)
+            elif in_order and in_order[0][0] <= release_s:
+                entry = popleft()
+            else:
+                break
             if entry[0] < emitted_s:
                 stats.out_of_order += 1
             else:
                 emitted_s = entry[0]
             yield entry
-    while heap:
-        entry = pop(heap)
+    while heap or in_order:
+        entry = pop(heap) if heap and (not in_order or heap[0] < in_order[0]) else popleft()
         if entry[0] < emitted_s:
             stats.out_of_order += 1
         else:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import heapq
 import itertools
 import zipfile
+from collections import deque
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
 from detectors.errors import StswatchError
 from detectors.records import Position, Reject, StaticReport
 from stswatch.decoding.inputs import (
+    CLOCK_EVERY,
+    CLOCK_RECORDS,
     InputError,
     InputFormat,
+    _reordered,
     detect_format,
     read_file,
     read_inputs,
@@ -178,3 +185,58 @@ def test_real_files_come_out_in_time_order(shared_data: Path) -> None:
     late = sum(1 for before, after in itertools.pairwise(record_times) if after < before)
     assert late == stats.out_of_order
     assert late < len(record_times) / 1000
+
+
+def _reordered_with_one_heap(
+    items: list[Position | Reject], reorder_window_s: float, stats: DecodeStats
+) -> list[tuple[float, int, Position | Reject]]:
+    """The reorder buffer as one heap: what `_reordered`'s queue-and-heap must equal."""
+    heap: list[tuple[float, int, Position | Reject]] = []
+    recent: deque[float] = deque(maxlen=CLOCK_RECORDS)
+    release_s = emitted_s = float("-inf")
+    out = []
+
+    def emit(entry: tuple[float, int, Position | Reject]) -> None:
+        nonlocal emitted_s
+        if entry[0] < emitted_s:
+            stats.out_of_order += 1
+        else:
+            emitted_s = entry[0]
+        out.append(entry)
+
+    for sequence, item in enumerate(items, 1):
+        if isinstance(item, Reject):
+            out.append((emitted_s, sequence, item))
+            continue
+        heapq.heappush(heap, (item.time_s, sequence, item))
+        recent.append(item.time_s)
+        if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
+            release_s = sorted(recent)[(len(recent) - 1) // 2] - reorder_window_s
+        while heap and heap[0][0] <= release_s:
+            emit(heapq.heappop(heap))
+    while heap:
+        emit(heapq.heappop(heap))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(st.one_of(st.none(), st.integers(min_value=-400, max_value=400)), max_size=300),
+    window_s=st.sampled_from([0.0, 30.0, 120.0]),
+)
+def test_the_reorder_buffer_releases_as_one_heap_would(
+    steps: list[int | None], window_s: float
+) -> None:
+    # A drifting clock with jitter, repeated times and rejects (None) among the records.
+    items: list[Position | Reject] = []
+    clock = 0
+    for step in steps:
+        if step is None:
+            items.append(Reject("malformed", "x"))
+            continue
+        clock += 7
+        items.append(position(257000001, T0 + clock + (step // 4) * 4))
+    expected_stats, stats = DecodeStats(), DecodeStats()
+    expected = _reordered_with_one_heap(items, window_s, expected_stats)
+    assert list(_reordered(iter(items), window_s, stats)) == expected
+    assert stats.out_of_order == expected_stats.out_of_order
