@@ -168,6 +168,7 @@ class StreamPipeline:
         self._unacked: list[Any] = []
         self._last_save_s = self._last_take_s = time.monotonic()
         self._save_lock = asyncio.Lock()
+        self._quiet_save: asyncio.Task[None] | None = None
         self.metrics = WorkerMetrics()
 
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
@@ -335,14 +336,24 @@ class StreamPipeline:
         """Timer: save and acknowledge what the shard agent processed since its last save
         once no take has come for `_QUIET_AFTER_S` (or the interval is up). Faust's take
         yields nothing while no event arrives, so without this the tail of an input would
-        stay uncommitted until the next message."""
-        if not self._unacked:
+        stay uncommitted until the next message.
+
+        The save runs as a task of its own: on slow storage it takes longer than the timer's
+        period, and Faust warns on every timer call that overlaps the next."""
+        if not self._unacked or (self._quiet_save is not None and not self._quiet_save.done()):
             return
+        if self._save_is_due():
+            self._quiet_save = asyncio.get_running_loop().create_task(self._save_quiet_tail())
+
+    def _save_is_due(self) -> bool:
+        now = time.monotonic()
+        quiet = now - self._last_take_s >= _QUIET_AFTER_S
+        return quiet or now - self._last_save_s >= self.settings.stream.table_snapshot_interval_s
+
+    async def _save_quiet_tail(self) -> None:
         async with self._save_lock:
-            now = time.monotonic()
-            quiet = now - self._last_take_s >= _QUIET_AFTER_S
-            due = now - self._last_save_s >= self.settings.stream.table_snapshot_interval_s
-            if self._unacked and (quiet or due):
+            # The agent may have taken and saved meanwhile.
+            if self._unacked and self._save_is_due():
                 await self._save_unacked()
 
     async def _save_unacked(self) -> None:
