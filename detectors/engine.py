@@ -287,13 +287,12 @@ class EncounterDetector:
         time_s = self.next_k * params.tick_s
         earliest_k: int | None = None
         for track in self.tracks.values():
-            carry = track.carry
-            if carry is not None and time_s - carry.time_s <= params.max_hold_s:
+            # A missing carry has time -inf: never recent enough.
+            if time_s - track.carry_time_s <= params.max_hold_s:
                 return
-            if track.buckets:
-                first = min(track.buckets)
-                if earliest_k is None or first < earliest_k:
-                    earliest_k = first
+            first = track.first_interval()
+            if first is not None and (earliest_k is None or first < earliest_k):
+                earliest_k = first
         # Tick k reads interval k-1 (its "before" side) and interval k (its "after" side).
         target_k = due_k + 1 if earliest_k is None else min(due_k + 1, earliest_k)
         if target_k > self.next_k:
@@ -306,7 +305,7 @@ class EncounterDetector:
         stale = [
             mmsi
             for mmsi, track in self.tracks.items()
-            if track.last_seen_s < horizon_s and not track.buckets
+            if track.last_seen_s < horizon_s and not track.has_intervals
         ]
         for mmsi in stale:
             del self.tracks[mmsi]

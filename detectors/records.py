@@ -31,6 +31,16 @@ class Position(NamedTuple):
     msg_type: int = 0
 
 
+class Fix(NamedTuple):
+    """What a track keeps of a position: when, where, and the speed it reported (None when
+    unknown). Nothing else of a report is read once it is held."""
+
+    time_s: float
+    lat: float
+    lon: float
+    sog_kn: float | None
+
+
 class StaticReport(NamedTuple):
     """Identity and voyage data of one vessel (AIS types 5, 19, 24 or a CSV row).
 

@@ -16,10 +16,13 @@ from detectors.anomalies.segments import VesselAnomalies
 from detectors.encounters import PairEncounter
 from detectors.engine import EncounterDetector
 from detectors.identity import VesselIdentity
-from detectors.records import Position, StaticReport
+from detectors.records import Fix, Position, StaticReport
 from detectors.tracks import VesselTrack
 
 STATE_VERSION = 1
+# A track's state: version 2 keeps of each held position its time, place and SOG (what the
+# track keeps); version 1, still read, kept whole positions.
+TRACK_STATE_VERSION = 2
 
 _IDENTITY_FIELDS = (
     "name",
@@ -41,10 +44,10 @@ def _finite_or_none(value: float) -> float | None:
 def track_to_state(track: VesselTrack) -> list[Any]:
     identity = track.identity
     return [
-        STATE_VERSION,
+        TRACK_STATE_VERSION,
         track.mmsi,
         None if track.carry is None else list(track.carry),
-        [[k, list(first), list(last)] for k, (first, last) in track.buckets.items()],
+        [[k, list(first), list(last)] for k, first, last in track.intervals()],
         [getattr(identity, name) for name in _IDENTITY_FIELDS],
         [list(report) for report in track.pending_statics],
         None if track.last_sample is None else list(track.last_sample),
@@ -54,17 +57,32 @@ def track_to_state(track: VesselTrack) -> list[Any]:
     ]
 
 
+def _fix_from_state(state: list[Any]) -> Fix:
+    time_s, lat, lon, sog_kn = state
+    return Fix(float(time_s), float(lat), float(lon), None if sog_kn is None else float(sog_kn))
+
+
+def _fix_from_position_state(state: list[Any]) -> Fix:
+    position = Position(*state)
+    return Fix(position.time_s, position.lat, position.lon, position.sog_kn)
+
+
 def track_from_state(state: list[Any]) -> VesselTrack:
     anomaly = state[8] if len(state) > 8 else None
     version, mmsi, carry, buckets, identity, statics, last_sample, last_seen_s = state[:8]
-    if version != STATE_VERSION:
+    if version == TRACK_STATE_VERSION:
+        held = _fix_from_state
+    elif version == 1:
+        held = _fix_from_position_state
+    else:
         raise ValueError(f"unknown track state version {version!r}")
     track = VesselTrack(int(mmsi))
-    track.carry = None if carry is None else Position(*carry)
-    track.buckets = {int(k): [Position(*first), Position(*last)] for k, first, last in buckets}
+    track.carry = None if carry is None else held(carry)
+    for k, first, last in buckets:
+        track.set_interval(int(k), held(first), held(last))
     track.identity = VesselIdentity(int(mmsi), **dict(zip(_IDENTITY_FIELDS, identity, strict=True)))
     track.pending_statics = [StaticReport(*report) for report in statics]
-    track.last_sample = None if last_sample is None else tuple(last_sample)  # type: ignore[assignment]
+    track.last_sample = None if last_sample is None else tuple(last_sample)
     track.last_seen_s = -math.inf if last_seen_s is None else float(last_seen_s)
     track.anomaly = None if anomaly is None else VesselAnomalies.from_state(anomaly)
     return track

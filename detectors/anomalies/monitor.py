@@ -66,7 +66,7 @@ from detectors.encounters import (
 from detectors.geodesy import KNOTS_PER_MPS, haversine_m
 from detectors.identity import VesselIdentity
 from detectors.params import DetectionParams
-from detectors.records import StaticReport
+from detectors.records import Fix, StaticReport
 from detectors.timefmt import iso_utc
 from detectors.tracks import TickSample, VesselTrack
 
@@ -158,44 +158,45 @@ class AnomalyMonitor:
         """`track.sample` for tick k, on the main segment's positions only."""
         params = self.params
         state = self.vessel(track)
-        ended = track.buckets.get(k - 1)
+        ended = track.interval(k - 1)
         if ended is not None:
             self._segment(track, state, ended, k - 1)
         elif state.sides:
             self.segmenter.expire(state, time_s)
-        upcoming = track.buckets.get(k)
-        hidden = None
-        if (
+        upcoming = track.interval(k)
+        # Out of the main track's reach: not this vessel's position as far as the encounter
+        # detector is concerned (it is segmented with its interval next tick).
+        hidden = (
             upcoming is not None
             and upcoming[0].time_s <= time_s + params.max_hold_s
             and not self.segmenter.belongs_to_main(state, upcoming[0])
-        ):
-            # Out of the main track's reach: not this vessel's position as far as the
-            # encounter detector is concerned (it is segmented with its interval next tick).
-            hidden = track.buckets.pop(k)
-        sample = track.sample(
-            time_s, k, params.tick_s, params.max_hold_s, params.max_interpolation_gap_s
         )
-        if hidden is not None:
-            track.buckets[k] = hidden
-        return sample
+        return track.sample(
+            time_s,
+            k,
+            params.tick_s,
+            params.max_hold_s,
+            params.max_interpolation_gap_s,
+            hide_upcoming=hidden,
+        )
 
     def _segment(
-        self, track: VesselTrack, state: VesselAnomalies, ended: list[Any], k: int
+        self, track: VesselTrack, state: VesselAnomalies, ended: tuple[Fix, Fix], k: int
     ) -> None:
         first, last = ended
         found = self._scratch
         observe = self.segmenter.observe
         keep_first = observe(state, first, found)
-        keep_last = keep_first if last is first else observe(state, last, found)
+        # One position in the interval: first and last are the same report.
+        keep_last = keep_first if last.time_s == first.time_s else observe(state, last, found)
         if keep_first and keep_last:
             pass
         elif keep_first:
-            ended[1] = first
+            track.set_interval(k, first, first)
         elif keep_last:
-            ended[0] = last
+            track.set_interval(k, last, last)
         else:
-            del track.buckets[k]
+            track.drop_interval(k)
         if state.sides:
             self.segmenter.expire(state, last.time_s)
         if found:

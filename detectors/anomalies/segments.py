@@ -33,7 +33,7 @@ from typing import Any
 from detectors.anomalies.identity_history import IdentityRecord
 from detectors.anomalies.params import AnomalyParams
 from detectors.geodesy import EARTH_RADIUS_M, METRES_PER_NAUTICAL_MILE, haversine_m
-from detectors.records import Position
+from detectors.records import Fix
 
 _MPS_PER_KNOT = METRES_PER_NAUTICAL_MILE / 3600.0
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180.0
@@ -53,7 +53,7 @@ class Segment:
         self.lon = lon
         self.count = 1
 
-    def reaches(self, position: Position, max_speed_mps: float, slack_m: float) -> bool:
+    def reaches(self, position: Fix, max_speed_mps: float, slack_m: float) -> bool:
         span_s = abs(position.time_s - self.time_s)
         limit_m = max_speed_mps * span_s + slack_m
         # Going north-south, then east-west along a parallel, is never shorter than the
@@ -65,12 +65,12 @@ class Segment:
             return True
         return haversine_m(self.lat, self.lon, position.lat, position.lon) <= limit_m
 
-    def speed_to(self, position: Position, slack_m: float) -> float:
+    def speed_to(self, position: Fix, slack_m: float) -> float:
         """The speed (m/s) it takes to get from here to `position`, noise allowance off."""
         distance_m = haversine_m(self.lat, self.lon, position.lat, position.lon)
         return max(0.0, distance_m - slack_m) / max(1.0, abs(position.time_s - self.time_s))
 
-    def add(self, position: Position) -> None:
+    def add(self, position: Fix) -> None:
         if position.time_s >= self.time_s:
             self.time_s = position.time_s
             self.lat = position.lat
@@ -259,7 +259,7 @@ class Segmenter:
         self.slack_m = params.position_slack_m
         self.tick_s = tick_s
 
-    def belongs_to_main(self, state: VesselAnomalies, position: Position) -> bool:
+    def belongs_to_main(self, state: VesselAnomalies, position: Fix) -> bool:
         """Whether `position` would join the main segment (without adding it)."""
         main = state.main
         if main is None:
@@ -268,7 +268,7 @@ class Segmenter:
             return False
         return not state.sides or self._side_for(state, position, main) is None
 
-    def observe(self, state: VesselAnomalies, position: Position, found: Findings) -> bool:
+    def observe(self, state: VesselAnomalies, position: Fix, found: Findings) -> bool:
         """Put `position` (the next in event time) in its segment; True if it is main.
 
         A position that several segments can reach joins the one heard from last (a track
@@ -340,7 +340,7 @@ class Segmenter:
         return False
 
     def _side_for(
-        self, state: VesselAnomalies, position: Position, main: Segment | None
+        self, state: VesselAnomalies, position: Fix, main: Segment | None
     ) -> Segment | None:
         """The side segment `position` fits best (see `observe`); with `main` given (and
         reaching it), only a side segment that fits better than the main one."""
