@@ -81,7 +81,7 @@ def track_from_state(state: list[Any]) -> VesselTrack:
     for k, first, last in buckets:
         track.set_interval(int(k), held(first), held(last))
     track.identity = VesselIdentity(int(mmsi), **dict(zip(_IDENTITY_FIELDS, identity, strict=True)))
-    track.pending_statics = [StaticReport(*report) for report in statics]
+    track.pending_statics = tuple(StaticReport(*report) for report in statics)
     track.last_sample = None if last_sample is None else tuple(last_sample)
     track.last_seen_s = -math.inf if last_seen_s is None else float(last_seen_s)
     track.anomaly = None if anomaly is None else VesselAnomalies.from_state(anomaly)

@@ -101,8 +101,9 @@ class VesselTrack:
         self.fixes = array("d", _NONE)
         self.identity = VesselIdentity(mmsi)
         # Static reports newer than the last decided tick, applied when their tick is decided
-        # so that an alert shows the identity as of its own time.
-        self.pending_statics: list[StaticReport] = []
+        # so that an alert shows the identity as of its own time. A tuple: usually empty, and
+        # the empty tuple costs nothing.
+        self.pending_statics: tuple[StaticReport, ...] = ()
         self.last_seen_s = -math.inf
         # Per-vessel state of the anomaly detections (detectors.anomalies), or None.
         self.anomaly: VesselAnomalies | None = None
@@ -205,7 +206,7 @@ class VesselTrack:
     # --- statics ------------------------------------------------------------------------------
 
     def add_static(self, report: StaticReport) -> None:
-        self.pending_statics.append(report)
+        self.pending_statics = (*self.pending_statics, report)
         self.last_seen_s = max(self.last_seen_s, report.time_s)
 
     def apply_statics_until(self, time_s: float) -> None:
@@ -220,7 +221,7 @@ class VesselTrack:
         for report in due:
             identity = identity.merged(report)
         self.identity = identity
-        self.pending_statics = [s for s in self.pending_statics if s.time_s > time_s]
+        self.pending_statics = tuple(s for s in self.pending_statics if s.time_s > time_s)
 
     # --- ticks --------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ IDENTITY_FIELDS = ("name", "call_sign", "imo")
 _MAX_CHANGES = 32
 
 _SPACES = re.compile(r"\s+")
+# One float for every record never heard (a float per record would be 24 bytes a vessel).
+_NEVER = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,10 @@ def clean_name(name: str | None) -> str | None:
     if name is None:
         return None
     text = _SPACES.sub(" ", name.replace("@", " ")).strip().upper()
-    return text or None
+    if not text:
+        return None
+    # A name already clean (AIS text is upper case) stays one string, not two equal ones.
+    return name if text == name else text
 
 
 @functools.lru_cache(maxsize=65536)
@@ -91,9 +96,11 @@ class IdentityRecord:
         self.mmsi = mmsi
         self.values: dict[str, str | int] = {}
         # field -> [value, reports in a row]; "imo_claim" is an IMO held by another MMSI.
-        self.candidates: dict[str, list[Any]] = {}
-        self.changes: list[IdentityChange] = []
-        self.last_heard_s = float("-inf")
+        # None while there is none, and changes a tuple: nearly every vessel has neither, and
+        # an empty dict and list would cost 200 bytes a vessel.
+        self.candidates: dict[str, list[Any]] | None = None
+        self.changes: tuple[IdentityChange, ...] = ()
+        self.last_heard_s = _NEVER
         # The name, call sign and IMO last sent (each kept from the last report carrying
         # it): a report that repeats them (nearly every report; class B sends the name and
         # the rest in two parts) changes nothing once read (not saved: only a shortcut).
@@ -103,27 +110,35 @@ class IdentityRecord:
         return [c for c in self.changes if c.time_s >= time_s]
 
     def _confirmed(self, key: str, value: str | int, needed: int) -> bool:
-        held = self.candidates.get(key)
+        candidates = self.candidates
+        if candidates is None:
+            candidates = self.candidates = {}
+        held = candidates.get(key)
         if held is None or held[0] != value:
-            held = self.candidates[key] = [value, 0]
+            held = candidates[key] = [value, 0]
         held[1] += 1
         if held[1] >= needed:
-            del self.candidates[key]
+            self._drop_candidate(key)
             return True
         return False
 
+    def _drop_candidate(self, key: str) -> None:
+        candidates = self.candidates
+        if candidates is not None:
+            candidates.pop(key, None)
+            if not candidates:
+                self.candidates = None
+
     def _record(self, change: IdentityChange) -> None:
-        self.changes.append(change)
-        if len(self.changes) > _MAX_CHANGES:
-            del self.changes[0]
+        self.changes = (*self.changes, change)[-_MAX_CHANGES:]
 
     def to_state(self) -> list[Any]:
         return [
             self.mmsi,
             dict(self.values),
-            {k: list(v) for k, v in self.candidates.items()},
+            {k: list(v) for k, v in (self.candidates or {}).items()},
             [c.to_state() for c in self.changes],
-            None if self.last_heard_s == float("-inf") else self.last_heard_s,
+            None if self.last_heard_s == _NEVER else self.last_heard_s,
         ]
 
     @classmethod
@@ -131,9 +146,9 @@ class IdentityRecord:
         mmsi, values, candidates, changes, last_heard_s = state
         record = cls(int(mmsi))
         record.values = {str(k): v for k, v in values.items()}
-        record.candidates = {str(k): list(v) for k, v in candidates.items()}
-        record.changes = [IdentityChange.from_state(c) for c in changes]
-        record.last_heard_s = float("-inf") if last_heard_s is None else float(last_heard_s)
+        record.candidates = {str(k): list(v) for k, v in candidates.items()} or None
+        record.changes = tuple(IdentityChange.from_state(c) for c in changes)
+        record.last_heard_s = _NEVER if last_heard_s is None else float(last_heard_s)
         return record
 
 
@@ -196,7 +211,7 @@ class IdentityRegistry:
             if held is None:
                 record.values[field_name] = value
             elif value == held:
-                record.candidates.pop(field_name, None)
+                record._drop_candidate(field_name)
             elif record._confirmed(field_name, value, needed):
                 record.values[field_name] = value
                 changes.append(IdentityChange(report.time_s, field_name, held, value, report.mmsi))
@@ -212,7 +227,7 @@ class IdentityRegistry:
     ) -> list[IdentityChange]:
         held = self.imo_owner.get(imo)
         if held is None or held[0] == record.mmsi:
-            record.candidates.pop("imo_claim", None)
+            record._drop_candidate("imo_claim")
             self.imo_owner[imo] = (record.mmsi, time_s)
             return []
         if not record._confirmed("imo_claim", imo, self.confirm_reports):

@@ -207,7 +207,7 @@ class AnomalyMonitor:
                 if not keep_first and not keep_last:
                     track.carry = None
             if found.gaps:
-                state.gaps.extend(found.gaps)
+                state.gaps = (*state.gaps, *found.gaps)
                 self.segmenter.expire(state, last.time_s)
             self._found.append((track.mmsi, Findings(found.gaps, found.jumps, found.conflicting)))
             self._scratch = Findings([], [], [])
@@ -606,7 +606,7 @@ class AnomalyMonitor:
         for vessel in vessels:
             track = tracks.get(vessel.mmsi)
             state = track.anomaly if track is not None else None
-            gaps.append(tuple(state.gaps) if state is not None else ())
+            gaps.append(state.gaps if state is not None else ())
         end_s = snapshot.end_s if snapshot.end_s is not None else snapshot.last_seen_s
         subject = RiskSubject(
             alert_type,

@@ -206,11 +206,13 @@ class VesselAnomalies:
     __slots__ = ("conflict", "gaps", "identity", "main", "resumed", "sides")
 
     def __init__(self, identity: IdentityRecord | None = None) -> None:
+        # Tuples, not lists: most vessels never have a side segment or a gap, and the
+        # empty tuple costs nothing (an empty list a vessel: 56 bytes each).
         self.main: Segment | None = None
-        self.sides: list[Segment] = []
+        self.sides: tuple[Segment, ...] = ()
         self.conflict: ConflictState | None = None
         # Recent silences of gap_min_s or more (for ais_gap alerts and the risk score).
-        self.gaps: list[Gap] = []
+        self.gaps: tuple[Gap, ...] = ()
         # The last time the main track was heard again after more than a tick of silence:
         # (silent from, heard again at, lat, lon). The dark-transfer watcher reads it.
         self.resumed: tuple[float, float, float, float] | None = None
@@ -231,9 +233,9 @@ class VesselAnomalies:
         main, sides, conflict, gaps, resumed, identity = state
         found = cls(None if identity is None else IdentityRecord.from_state(identity))
         found.main = None if main is None else Segment.from_state(main)
-        found.sides = [Segment.from_state(s) for s in sides]
+        found.sides = tuple(Segment.from_state(s) for s in sides)
         found.conflict = None if conflict is None else ConflictState.from_state(conflict)
-        found.gaps = [Gap.from_state(g) for g in gaps]
+        found.gaps = tuple(Gap.from_state(g) for g in gaps)
         found.resumed = None if resumed is None else tuple(float(v) for v in resumed)  # type: ignore[assignment]
         return found
 
@@ -302,10 +304,9 @@ class Segmenter:
         side = self._side_for(state, position, None)
         if side is None:
             side = Segment(position.time_s, position.lat, position.lon)
-            state.sides.append(side)
+            state.sides = (*state.sides, side)
             if len(state.sides) > self.params.max_side_segments:
-                state.sides.sort(key=lambda s: s.time_s)
-                del state.sides[0]
+                state.sides = tuple(sorted(state.sides, key=lambda s: s.time_s)[1:])
         else:
             side.add(position)
         params = self.params
@@ -329,7 +330,8 @@ class Segmenter:
                         side.count,
                     )
                 )
-                state.sides.remove(side)
+                at = state.sides.index(side)
+                state.sides = state.sides[:at] + state.sides[at + 1 :]
                 state.main = side
                 return True
         elif (
@@ -362,7 +364,7 @@ class Segmenter:
         """Drop side segments quiet for `side_segment_expiry_s` and gaps past memory."""
         expiry_s = self.params.side_segment_expiry_s
         if state.sides:
-            state.sides = [s for s in state.sides if time_s - s.time_s <= expiry_s]
+            state.sides = tuple(s for s in state.sides if time_s - s.time_s <= expiry_s)
         if state.gaps:
             memory_s = self.params.gap_memory_s
-            state.gaps = [g for g in state.gaps if time_s - g.end_s <= memory_s]
+            state.gaps = tuple(g for g in state.gaps if time_s - g.end_s <= memory_s)
