@@ -110,19 +110,44 @@ class VesselTrack:
 
     def add(self, position: Position, k: int) -> None:
         """Keep `position` if it is the first or last of its interval `k`."""
+        # Once per position: written for speed (no calls on the common path, no array made
+        # unless a new interval starts).
         fixes = self.fixes
         time_s = position.time_s
         row = len(fixes) - _ROW
-        # Reports come in nearly in time order: the newest interval is nearly always k's.
-        if row < _HEAD or fixes[row] != k:
-            row = self._find(k)
-        if row < 0:
-            fixes[~row:~row] = _row(k, position, position)
-        elif time_s < fixes[row + _FIRST]:
-            _put(fixes, row + _FIRST, position)
-        elif time_s > fixes[row + _LAST]:
-            _put(fixes, row + _LAST, position)
-        self.last_seen_s = max(self.last_seen_s, time_s)
+        at = 0  # where the position goes in `fixes`; 0: nowhere
+        if time_s > self.last_seen_s:
+            # Later than everything held (the common case: reports come nearly in time
+            # order), so the new last position of its interval, nearly always the newest.
+            self.last_seen_s = time_s
+            if row >= _HEAD and fixes[row] == k:
+                at = row + _LAST
+        if not at:
+            if row < _HEAD or fixes[row] != k:
+                row = self._find(k)
+            if row < 0:
+                sog = position.sog_kn
+                if sog is None:
+                    sog = math.nan
+                lat, lon = position.lat, position.lon
+                values = (k, time_s, lat, lon, sog, time_s, lat, lon, sog)
+                row = ~row
+                if row == len(fixes):
+                    fixes.extend(values)
+                else:
+                    fixes[row:row] = array("d", values)
+                return
+            if time_s < fixes[row + _FIRST]:
+                at = row + _FIRST
+            elif time_s > fixes[row + _LAST]:
+                at = row + _LAST
+            else:
+                return  # between the two, or a second receiver's copy: not kept
+        sog = position.sog_kn
+        fixes[at] = time_s
+        fixes[at + 1] = position.lat
+        fixes[at + 2] = position.lon
+        fixes[at + 3] = math.nan if sog is None else sog
 
     def _find(self, k: int) -> int:
         """The row of interval `k`, or ~(the row it would be inserted at)."""
@@ -296,15 +321,6 @@ class VesselTrack:
         fixes[_LAST_SAMPLE + 1] = lat
         fixes[_LAST_SAMPLE + 2] = lon
         return TickSample(self.mmsi, lat, lon, speed_kn)
-
-
-def _put(fixes: array[float], at: int, position: Position) -> None:
-    # Item by item: a slice assignment would need an array made first (slower, per position).
-    sog = position.sog_kn
-    fixes[at] = position.time_s
-    fixes[at + 1] = position.lat
-    fixes[at + 2] = position.lon
-    fixes[at + 3] = math.nan if sog is None else sog
 
 
 def _interpolated_sog(before_kn: float, after_kn: float, fraction: float) -> float | None:
