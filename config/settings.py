@@ -115,6 +115,10 @@ class StreamSettings:
     broker_heartbeat_interval_s: float = 3.0
     broker_max_poll_interval_s: float = 1000.0
     table_snapshot_interval_s: float = 5.0
+    # How long a worker's fetch may wait at the broker for records (Faust's own: 1,500 ms).
+    # tansu answers a waiting fetch of several partitions only when the wait is over. It also
+    # stops reading stored records then: on S3-backed tansu use 1,500 (docs/reliability.md).
+    consumer_fetch_max_wait_ms: int = 100
     state_dir: str = ""
 
     def __post_init__(self) -> None:
@@ -127,6 +131,7 @@ class StreamSettings:
             "broker_heartbeat_interval_s": self.broker_heartbeat_interval_s,
             "broker_max_poll_interval_s": self.broker_max_poll_interval_s,
             "table_snapshot_interval_s": self.table_snapshot_interval_s,
+            "consumer_fetch_max_wait_ms": self.consumer_fetch_max_wait_ms,
         }
         for name, value in positive.items():
             if not value > 0:

@@ -124,7 +124,7 @@ class StreamPipeline:
             processing_guarantee="at_least_once",
         )
         app = self.app
-        flow_gated_consumer.install(app)
+        flow_gated_consumer.install(app, stream.consumer_fetch_max_wait_ms)
 
         def raw_topic(name: str) -> Any:
             return app.topic(

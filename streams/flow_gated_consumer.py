@@ -15,6 +15,15 @@ messages 22-24 and went on at 54, or went on at 52 having decoded none of 22-51)
 This consumer resumes stream partitions only together with the flow (after the seek), and
 asks aiokafka for a fixed copy of the active set, fetching nothing when it is empty. Records
 of a partition that is not active stay in aiokafka's buffer; the seek replaces them.
+
+It also sets how long a fetch may wait at the broker for new records
+(`stream.consumer_fetch_max_wait_ms`), which Faust fixes at 1,500 ms. Apache Kafka answers a
+waiting fetch as soon as records arrive; tansu 0.6 does not when the fetch covers several
+partitions (measured with aiokafka: 0.48 s from produce to consume with 8 partitions and a
+1,500 ms wait, 0.012 s with 100 ms), and a worker's fetch covers every partition it holds,
+so each of the two hops to an alert waited up to half a second. tansu also stops reading
+stored records when the wait is over, which on S3 storage starves a worker that is behind
+(docs/reliability.md): there the wait should stay at 1,500 ms.
 """
 
 from __future__ import annotations
@@ -22,15 +31,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from faust.transport.drivers.aiokafka import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
+
+
+class _ConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
+    """Faust's aiokafka consumer thread, with the fetch wait of its consumer class."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by aiokafka when the consumer starts (it builds its fetcher then).
+        consumer._fetch_max_wait_ms = self.consumer.fetch_max_wait_ms
+        return consumer
 
 
 class FlowGatedConsumer(Consumer):  # type: ignore[misc]
     """Resumes stream partitions only with the flow; fetches only what is active."""
 
+    # How long a fetch may wait at the broker for records (`install` sets it).
+    fetch_max_wait_ms = 1500
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._resume_with_flow: set[Any] = set()
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def resume_partitions(self, tps: Iterable[Any]) -> None:
         # Faust resumes stream partitions only right before it seeks them and resumes the
@@ -61,6 +86,9 @@ class FlowGatedConsumer(Consumer):  # type: ignore[misc]
         return await super()._getmany(active, timeout)
 
 
-def install(app: Any) -> None:
-    """Make `app` build its consumer as a `FlowGatedConsumer` (call before it starts)."""
-    app.transport.Consumer = FlowGatedConsumer
+def install(app: Any, fetch_max_wait_ms: int = FlowGatedConsumer.fetch_max_wait_ms) -> None:
+    """Make `app` build its consumer as a `FlowGatedConsumer` whose fetches wait at most
+    `fetch_max_wait_ms` at the broker (call before the app starts)."""
+    app.transport.Consumer = type(
+        "FlowGatedConsumer", (FlowGatedConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms}
+    )

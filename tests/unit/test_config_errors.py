@@ -101,6 +101,11 @@ WORKER_CASES = [
         "[redis]\nstatus_flush_interval_s = -1.0\n",
         "status_flush_interval_s",
     ),
+    (
+        "zero fetch wait",
+        "[stream]\nconsumer_fetch_max_wait_ms = 0\n",
+        "consumer_fetch_max_wait_ms",
+    ),
     ("Redis URL of another scheme", '[redis]\nurl = "http://127.0.0.1:6379/0"\n', "redis.url"),
     (
         "Redis TLS CA without a rediss:// URL",

@@ -78,3 +78,15 @@ def test_nothing_is_fetched_with_no_active_partition_and_a_set_is_copied(app: An
     (asked,) = thread.asked
     active.clear()  # recovery changing the live set during the fetch
     assert asked == {RAW}
+
+
+def test_the_fetch_wait_reaches_the_aiokafka_consumer() -> None:
+    # Faust builds its aiokafka consumer with a 1,500 ms fetch wait; the setting replaces it.
+    app = faust.App("test-fetch-wait", broker="kafka://127.0.0.1:1", autodiscover=False)
+    flow_gated_consumer.install(app, fetch_max_wait_ms=100)
+    thread = app.consumer._new_consumer_thread()
+
+    async def build() -> Any:  # aiokafka objects are made inside a running loop
+        return thread._create_worker_consumer(app.transport)
+
+    assert asyncio.run(build())._fetch_max_wait_ms == 100
