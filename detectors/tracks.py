@@ -61,7 +61,8 @@ _ROW = 9  # k; time, lat, lon, SOG of the interval's first position; of its last
 _FIRST = 1
 _LAST = 5
 # An unknown SOG is stored as NaN (positions never carry one: the decoder gives None).
-_NONE = (-math.inf, math.nan, math.nan, math.nan, -math.inf, math.nan, math.nan)
+# The head of a new track: no carry, no sample yet.
+_EMPTY_HEAD = (-math.inf, math.nan, math.nan, math.nan, -math.inf, math.nan, math.nan)
 
 
 def _sog(stored: float) -> float | None:
@@ -98,7 +99,7 @@ class VesselTrack:
         # The carry (the last position at or before the last decided tick: the "before" side
         # of the next one), the last sample, and the first and last position of each
         # undecided interval (layout above).
-        self.fixes = array("d", _NONE)
+        self.fixes = array("d", _EMPTY_HEAD)
         self.identity = VesselIdentity(mmsi)
         # Static reports newer than the last decided tick, applied when their tick is decided
         # so that an alert shows the identity as of its own time. A tuple: usually empty, and
@@ -171,7 +172,7 @@ class VesselTrack:
     @carry.setter
     def carry(self, fix: Fix | None) -> None:
         if fix is None:
-            self.fixes[_CARRY : _CARRY + 4] = array("d", _NONE[:4])
+            self.fixes[_CARRY : _CARRY + 4] = array("d", _EMPTY_HEAD[:4])
         else:
             self.fixes[_CARRY : _CARRY + 4] = array("d", _doubles(fix))
 
@@ -190,7 +191,7 @@ class VesselTrack:
     @last_sample.setter
     def last_sample(self, sample: tuple[float, float, float] | None) -> None:
         at = _LAST_SAMPLE
-        self.fixes[at : at + 3] = array("d", _NONE[at : at + 3] if sample is None else sample)
+        self.fixes[at : at + 3] = array("d", _EMPTY_HEAD[at : at + 3] if sample is None else sample)
 
     @property
     def has_intervals(self) -> bool:
