@@ -39,6 +39,13 @@ def reference_intervals(positions: list[Position]) -> list[tuple[int, Fix, Fix]]
     ]
 
 
+def track_of(positions: list[Position]) -> VesselTrack:
+    track = VesselTrack(MMSI)
+    for position in positions:
+        track.add(position, interval_index(position.time_s, TICK_S))
+    return track
+
+
 positions_strategy = st.lists(
     st.builds(
         Position,
@@ -57,9 +64,7 @@ positions_strategy = st.lists(
 def test_a_track_keeps_the_first_and_last_position_of_each_interval(
     positions: list[Position],
 ) -> None:
-    track = VesselTrack(MMSI)
-    for position in positions:
-        track.add(position, interval_index(position.time_s, TICK_S))
+    track = track_of(positions)
     assert track.intervals() == reference_intervals(positions)
     assert track.has_intervals == bool(positions)
     assert track.last_seen_s == max((p.time_s for p in positions), default=-math.inf)
@@ -71,9 +76,7 @@ def test_a_track_keeps_the_first_and_last_position_of_each_interval(
 def test_deciding_a_tick_consumes_the_interval_that_ends_there(
     positions: list[Position],
 ) -> None:
-    track = VesselTrack(MMSI)
-    for position in positions:
-        track.add(position, interval_index(position.time_s, TICK_S))
+    track = track_of(positions)
     intervals = reference_intervals(positions)
     carry = None
     for k in range(1_000_000, 1_000_006):
