@@ -223,11 +223,13 @@ def _reordered_with_one_heap(
 @given(
     steps=st.lists(st.one_of(st.none(), st.integers(min_value=-400, max_value=400)), max_size=300),
     window_s=st.sampled_from([0.0, 30.0, 120.0]),
+    granularity_s=st.sampled_from([1, 4, 60]),
 )
 def test_the_reorder_buffer_releases_as_one_heap_would(
-    steps: list[int | None], window_s: float
+    steps: list[int | None], window_s: float, granularity_s: int
 ) -> None:
-    # A drifting clock with jitter, repeated times and rejects (None) among the records.
+    # A drifting clock with jitter, repeated times and rejects (None) among the records;
+    # coarse times make a late record often share its time with one held in order.
     items: list[Position | Reject] = []
     clock = 0
     for step in steps:
@@ -235,8 +237,23 @@ def test_the_reorder_buffer_releases_as_one_heap_would(
             items.append(Reject("malformed", "x"))
             continue
         clock += 7
-        items.append(position(257000001, T0 + clock + (step // 4) * 4))
+        items.append(position(257000001, T0 + ((clock + step) // granularity_s) * granularity_s))
     expected_stats, stats = DecodeStats(), DecodeStats()
     expected = _reordered_with_one_heap(items, window_s, expected_stats)
     assert list(_reordered(iter(items), window_s, stats)) == expected
     assert stats.out_of_order == expected_stats.out_of_order
+
+
+def test_a_late_record_sharing_a_held_records_time_leaves_after_it() -> None:
+    # Equal times leave in arrival order, whichever of the buffer's two places holds them.
+    items: list[Position | Reject] = [
+        position(257000001, T0),
+        position(257000002, T0 + 5),
+        position(257000003, T0),  # late: it arrives after T0 + 5
+        *(position(257000004, T0 + 100 + i) for i in range(70)),
+    ]
+    stats = DecodeStats()
+    entries = _reordered(iter(items), 30.0, stats)
+    released = [(time_s - T0, sequence) for time_s, sequence, _ in entries]
+    assert released[:3] == [(0, 1), (0, 3), (5, 2)]
+    assert stats.out_of_order == 0
