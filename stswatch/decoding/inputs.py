@@ -225,18 +225,12 @@ def _reordered(
     """(time, sequence, item) of one file, in time order within the window (see above).
 
     Held entries wait in two places: `in_order`, a queue of entries that arrived in time
-    order (most of any feed: appending and popping its ends is cheap), and the late ones,
-    grouped by time: a list per time value (in arrival order, so in sequence order) and a
-    heap of the distinct times. AIS times are whole seconds, so a feed's late records share
-    far fewer times than there are records (a third of the `large` scenario's records are
-    late, nearly all by under 10 s), and a heap of floats costs less than one of entries.
-    Entries leave in (time, sequence) order taking the smaller head of the two, exactly as
-    from one heap holding everything. The groups are lists, not queues: with fractional
-    times most hold one entry, and a list of one is 64 bytes against an empty deque's 760.
+    order (most of any feed: appending and popping its ends is cheap), and a heap of those
+    that came earlier than the queue's newest. They leave in (time, sequence) order taking
+    the smaller head of the two, exactly as from one heap holding everything.
     """
     in_order: deque[tuple[float, int, DecodedItem]] = deque()
-    late: dict[float, list[tuple[float, int, DecodedItem]]] = {}
-    late_times: list[float] = []
+    heap: list[tuple[float, int, DecodedItem]] = []
     push = heapq.heappush
     pop = heapq.heappop
     append = in_order.append
@@ -257,29 +251,16 @@ def _reordered(
             append((time_s, sequence, item))
             newest_held_s = time_s
         else:
-            same_time = late.get(time_s)
-            if same_time is None:
-                late[time_s] = [(time_s, sequence, item)]
-                push(late_times, time_s)
-            else:
-                same_time.append((time_s, sequence, item))
+            push(heap, (time_s, sequence, item))
         recent.append(time_s)
         if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
             clock_s = sorted(recent)[(len(recent) - 1) // 2]
             release_s = clock_s - reorder_window_s
         while True:
-            if late_times:
-                same_time = late[late_times[0]]
-                if in_order and in_order[0] < same_time[0]:
-                    if in_order[0][0] > release_s:
-                        break
-                    entry = popleft()
-                else:
-                    if late_times[0] > release_s:
-                        break
-                    entry = same_time.pop(0)
-                    if not same_time:
-                        del late[pop(late_times)]
+            if heap and (not in_order or heap[0] < in_order[0]):
+                if heap[0][0] > release_s:
+                    break
+                entry = pop(heap)
             elif in_order and in_order[0][0] <= release_s:
                 entry = popleft()
             else:
@@ -289,14 +270,8 @@ def _reordered(
             else:
                 emitted_s = entry[0]
             yield entry
-    while late_times or in_order:
-        if late_times and (not in_order or late[late_times[0]][0] < in_order[0]):
-            same_time = late[late_times[0]]
-            entry = same_time.pop(0)
-            if not same_time:
-                del late[pop(late_times)]
-        else:
-            entry = popleft()
+    while heap or in_order:
+        entry = pop(heap) if heap and (not in_order or heap[0] < in_order[0]) else popleft()
         if entry[0] < emitted_s:
             stats.out_of_order += 1
         else:
