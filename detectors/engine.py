@@ -18,7 +18,6 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from detectors import cells
 from detectors.anomalies.events import AnomalyEvent
 from detectors.anomalies.identity_history import IdentityChange
 from detectors.anomalies.monitor import AnomalyMonitor
@@ -95,7 +94,6 @@ class EncounterDetector:
         `watchlist` (replaceable at any time through the attribute of that name) raises
         the risk of alerts about the vessels on it."""
         self.params = params
-        self.resolution = cells.resolution_for_distance(params.max_encounter_dist_m)
         self.tracker = EncounterTracker(params, zones, ports, owns, track_changes)
         self.tracks: dict[int, VesselTrack] = {}
         self.stats = DetectorStats()
@@ -249,7 +247,7 @@ class EncounterDetector:
         self.stats.ticks += 1
         self.stats.samples += len(samples)
 
-        pairs = close_pairs(samples, params.max_encounter_dist_m, self.resolution)
+        pairs = close_pairs(samples, params.max_encounter_dist_m)
         self.stats.close_pair_samples += len(pairs)
         found: list[EncounterEvent | AnomalyEvent] = list(
             self.tracker.step(time_s, samples, pairs, known)

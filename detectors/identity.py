@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from detectors.records import StaticReport
 
@@ -41,7 +42,7 @@ class VesselIdentity:
         Vessels repeat the same static report every few minutes: when nothing changes the
         identity itself is returned, so the common case allocates nothing.
         """
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for name in _FIELDS:
             value = getattr(report, name)
             if value is not None and value != getattr(self, name):

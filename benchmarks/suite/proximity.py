@@ -4,14 +4,16 @@ Input: one tick's `TickSample`s (detectors/tracks.py) of N vessels of `inputs.fl
 `large` scenario's lanes, fishing grounds and anchorages, copied to other seas) at several N,
 and a crowded port: vessels spread uniformly over a disc of a few kilometres.
 
-- stswatch: `detectors.proximity.close_pairs(samples, 500 m, resolution)` with the resolution
-  the detector uses: H3 cells of every sample, candidates from each cell and its ring,
+- stswatch: `detectors.proximity.close_pairs(samples, 500 m)` as the detector calls it:
+  unit vectors, cubes of a 3-D grid, candidates from each cube and the cubes it touches,
   distances, nearest-neighbour pairs, sorted.
 - baseline: from the same sample list, latitudes and longitudes into numpy, 3-D unit-sphere
   coordinates, `scipy.spatial.cKDTree(xyz).query_pairs(chord, output_type="ndarray")` with
   chord = 2 sin(500 m / 2R): every pair within 500 m (it does not pick nearest neighbours,
   so it does a little less).
-- H3 alone: `cells.latlng_to_cell` of every sample, the part of close_pairs no index avoids.
+- H3 alone: `cells.latlng_to_cell` of every sample at the resolution that keeps 500 m within
+  neighbouring cells: what bucketing by H3 cell would cost before any comparison (the search
+  bucketed by H3 until December 2026).
 
 CPU time, best of `repeat` runs taken in turns. scipy is imported here only: the product
 never uses it.
@@ -112,7 +114,7 @@ def measure_proximity(
         n = len(samples)
         (ours_s, tree_s, h3_s), (pairs, tree_pairs, _) = best_cpu_s(
             [
-                partial(close_pairs, samples, MAX_DISTANCE_M, resolution),
+                partial(close_pairs, samples, MAX_DISTANCE_M),
                 partial(kdtree_pairs, samples, MAX_DISTANCE_M),
                 partial(h3_only, samples, resolution),
             ],

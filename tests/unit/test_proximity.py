@@ -1,0 +1,171 @@
+"""The proximity search against a brute-force one over every pair, with `geodesy.haversine_m`.
+
+Positions are drawn in clusters (so that pairs, ties and crowds happen), anywhere on the
+globe, at the poles and across the antimeridian, with thresholds from a metre to far more
+than a grid cube. Where two candidate distances are within a micrometre of each other or of
+the threshold, the reference and the chord may honestly disagree on the last bits, so those
+draws are discarded; exact ties (the same position twice) are kept and go to the lower MMSI.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from detectors.geodesy import destination, haversine_m
+from detectors.proximity import close_pairs
+from detectors.tracks import TickSample
+
+NEAR_TIE_M = 1e-6
+
+
+def reference_pairs(
+    samples: list[TickSample], max_distance_m: float
+) -> list[tuple[int, int, float]]:
+    """(a, b, distance) with a < b by MMSI: each vessel with its nearest neighbour within the
+    threshold, the lower MMSI on equal distances."""
+    chosen: set[tuple[int, int]] = set()
+    for i, si in enumerate(samples):
+        within = [
+            (haversine_m(si.lat, si.lon, sj.lat, sj.lon), sj.mmsi, j)
+            for j, sj in enumerate(samples)
+            if sj.mmsi != si.mmsi
+        ]
+        within = [w for w in within if w[0] <= max_distance_m]
+        if within:
+            j = min(within)[2]
+            chosen.add((i, j) if si.mmsi < samples[j].mmsi else (j, i))
+    found = [
+        (a, b, haversine_m(samples[a].lat, samples[a].lon, samples[b].lat, samples[b].lon))
+        for a, b in chosen
+    ]
+    return sorted(found, key=lambda p: (samples[p[0]].mmsi, samples[p[1]].mmsi))
+
+
+def has_near_ties(samples: list[TickSample], max_distance_m: float) -> bool:
+    for si in samples:
+        distances = sorted(
+            haversine_m(si.lat, si.lon, sj.lat, sj.lon) for sj in samples if sj.mmsi != si.mmsi
+        )
+        for d in distances:
+            if 0.0 < abs(d - max_distance_m) < NEAR_TIE_M:
+                return True
+        for d1, d2 in itertools.pairwise(distances):
+            if d1 != d2 and d2 - d1 < NEAR_TIE_M:
+                return True
+    return False
+
+
+@st.composite
+def centres(draw: st.DrawFn) -> tuple[float, float]:
+    kind = draw(st.sampled_from(["anywhere", "anywhere", "pole", "antimeridian"]))
+    if kind == "pole":
+        return draw(st.sampled_from([90.0, -90.0, 89.999, -89.999])), draw(st.floats(-180.0, 180.0))
+    lat = math.degrees(math.asin(draw(st.floats(-1.0, 1.0))))
+    if kind == "antimeridian":
+        return lat, draw(st.sampled_from([180.0, -180.0, 179.9999, -179.9999]))
+    return lat, draw(st.floats(-180.0, 180.0))
+
+
+@st.composite
+def ticks(draw: st.DrawFn) -> tuple[list[TickSample], float]:
+    max_distance_m = 10.0 ** draw(st.floats(0.0, 6.5))
+    places: list[tuple[float, float]] = []
+    for _ in range(draw(st.integers(1, 4))):
+        lat, lon = draw(centres())
+        spread_m = max_distance_m * draw(st.sampled_from([0.3, 1.0, 3.0]))
+        for _ in range(draw(st.integers(1, 12))):
+            if places and draw(st.integers(0, 9)) == 0:
+                places.append(draw(st.sampled_from(places)))  # the same position twice
+                continue
+            bearing = draw(st.floats(0.0, 360.0))
+            places.append(destination(lat, lon, bearing, draw(st.floats(0.0, spread_m))))
+    mmsis = draw(
+        st.lists(
+            st.integers(100_000_000, 999_999_999),
+            min_size=len(places),
+            max_size=len(places),
+            unique=True,
+        )
+    )
+    samples = [
+        TickSample(mmsi, lat, lon, 0.0) for mmsi, (lat, lon) in zip(mmsis, places, strict=True)
+    ]
+    return samples, max_distance_m
+
+
+@settings(max_examples=400, deadline=None)
+@given(ticks())
+def test_the_pairs_are_the_brute_force_nearest_neighbour_pairs(
+    tick: tuple[list[TickSample], float],
+) -> None:
+    samples, max_distance_m = tick
+    assume(not has_near_ties(samples, max_distance_m))
+    found = close_pairs(samples, max_distance_m)
+    expected = reference_pairs(samples, max_distance_m)
+    assert [(p.a, p.b) for p in found] == [(a, b) for a, b, _ in expected]
+    for pair, (_, _, distance_m) in zip(found, expected, strict=True):
+        assert pair.distance_m <= max_distance_m
+        assert math.isclose(pair.distance_m, distance_m, rel_tol=1e-9, abs_tol=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ticks(), st.randoms(use_true_random=False))
+def test_the_order_of_the_samples_changes_nothing(
+    tick: tuple[list[TickSample], float], shuffler: random.Random
+) -> None:
+    samples, max_distance_m = tick
+    shuffled = list(samples)
+    shuffler.shuffle(shuffled)
+
+    def by_mmsi(sample_list: list[TickSample]) -> list[tuple[int, int, float]]:
+        return [
+            (sample_list[p.a].mmsi, sample_list[p.b].mmsi, p.distance_m)
+            for p in close_pairs(sample_list, max_distance_m)
+        ]
+
+    assert by_mmsi(shuffled) == by_mmsi(samples)
+
+
+def test_a_tanker_with_a_ship_on_each_beam_gives_two_pairs_not_three() -> None:
+    lat, lon = 26.0, 56.5
+    port_side = destination(lat, lon, 270.0, 60.0)
+    starboard = destination(lat, lon, 90.0, 80.0)
+    samples = [
+        TickSample(311000001, lat, lon, 0.2),
+        TickSample(311000002, *port_side, 0.1),
+        TickSample(311000003, *starboard, 0.3),
+    ]
+    pairs = close_pairs(samples, 500.0)
+    assert [(p.a, p.b) for p in pairs] == [(0, 1), (0, 2)]
+    assert math.isclose(pairs[0].distance_m, 60.0, rel_tol=1e-6)
+    assert math.isclose(pairs[1].distance_m, 80.0, rel_tol=1e-6)
+
+
+def test_a_pair_across_the_antimeridian_and_one_at_the_pole_are_found() -> None:
+    samples = [
+        TickSample(412000001, -16.5, 179.9990, 0.0),
+        TickSample(412000002, -16.5, -179.9995, 0.0),
+        TickSample(257000001, 90.0, 0.0, 0.0),
+        TickSample(257000002, *destination(90.0, 0.0, 135.0, 300.0), 0.0),
+    ]
+    pairs = close_pairs(samples, 500.0)
+    assert [(p.a, p.b) for p in pairs] == [(2, 3), (0, 1)]
+    assert math.isclose(pairs[1].distance_m, haversine_m(-16.5, 179.999, -16.5, -179.9995))
+
+
+def test_vessels_further_apart_than_the_threshold_or_alone_make_no_pair() -> None:
+    lat, lon = 1.2, 103.8
+    apart = destination(lat, lon, 45.0, 500.5)
+    assert close_pairs([TickSample(1, lat, lon, 0.0), TickSample(2, *apart, 0.0)], 500.0) == []
+    assert close_pairs([TickSample(1, lat, lon, 0.0)], 500.0) == []
+    assert close_pairs([], 500.0) == []
+
+
+def test_one_vessel_reported_twice_is_not_its_own_neighbour() -> None:
+    samples = [TickSample(7, 10.0, 10.0, 0.0), TickSample(7, 10.0, 10.0, 0.0)]
+    assert close_pairs(samples, 500.0) == []
