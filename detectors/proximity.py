@@ -7,17 +7,22 @@ pairs, not three. It also keeps a crowded marina (hundreds of moored boats in on
 one pair per boat instead of every combination. Ties go to the lower MMSI.
 
 The search buckets positions by cell and compares each bucket with its neighbours, as
-pipe-encounters does, but the cells are cubes of a grid over points on the unit sphere, not
-H3 cells. Two positions within the threshold are within its chord in 3-D, so they are in the
-same or touching cubes, at any latitude, across the antimeridian and at the poles. A cube is
-three integers: numpy computes every position's cube at once, where H3 needs one call per
-position, and that call alone cost twice a whole `scipy.spatial.cKDTree` search (about 1 us
-against 0.5 us per position, `benchmarks/run.py --only proximity`). The stream still shards
-by H3 cell; only this search inside a shard is Cartesian.
+pipe-encounters does, but the cells are cubes of a grid over unit vectors
+(`detectors.cube_grid`), not H3 cells: numpy places every position at once, where H3 takes a
+call per position, and that call alone cost twice a whole `scipy.spatial.cKDTree` search
+(about 1 us against 0.5 us per position, `benchmarks/run.py --only proximity`). The stream
+still shards by H3 cell; only this search inside a shard is Cartesian.
+
+Where positions crowd (an anchorage), most vessels have a neighbour much closer than the
+threshold, and comparing each with everything within the threshold is wasted. The positions
+in crowded cubes are first compared with each other within a quarter of the threshold; a
+vessel with a neighbour that close is settled, and the full search then only makes the
+pairs that have an unsettled vessel in them (`_settle_crowded` says why that is enough).
 
 Everything is numpy: the distance is the chord's great-circle length, `2 R asin(c / 2)`, the
-same quantity as `geodesy.haversine_m`'s. Arithmetic on the same positions gives the same
-bits whatever their order, so a shard and a batch run agree.
+same quantity as `geodesy.haversine_m`'s, computed from the two positions alone, so it has
+the same bits whatever the order of the samples or the round that finds it: a shard and a
+batch run agree.
 """
 
 from __future__ import annotations
@@ -27,26 +32,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
+from detectors.cube_grid import MIN_CUBE, CubeGrid, Flags, Floats, Ints, expand, spans
 from detectors.geodesy import EARTH_RADIUS_M
 from detectors.tracks import TickSample
-
-Ints = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float64]
-
-# A cube is (i, j, k) packed into one int64 key, 21 bits an axis, so that the three cubes
-# (i, j, k - 1 .. k + 1) are three consecutive keys: one range of the sorted positions.
-_AXIS_BITS = 21
-_J = 1 << _AXIS_BITS
-_I = 1 << (2 * _AXIS_BITS)
-_AXIS_ORIGIN = 1 << (_AXIS_BITS - 1)
-# Unit-vector coordinates lie in [-1, 1]: cubes no smaller than this keep an axis within
-# +-2**19 of the origin. It only matters for thresholds under about 7 m.
-_MIN_CUBE = 4.0 / _J
-# Besides its own column (i, j), a cube's forward neighbours lie in these columns; each
-# unordered pair of touching cubes is visited once.
-_FORWARD_COLUMNS = (_J, _I - _J, _I, _I + _J)
 
 
 class ClosePair(NamedTuple):
@@ -63,128 +52,134 @@ def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> list[Cl
     n = len(samples)
     if n < 2:
         return []
-    chord = 2.0 * math.sin(min(max_distance_m / (2.0 * EARTH_RADIUS_M), math.pi / 2.0))
     mmsi = np.fromiter([s.mmsi for s in samples], np.int64, n)
     lat = np.radians(np.fromiter([s.lat for s in samples], np.float64, n))
     lon = np.radians(np.fromiter([s.lon for s in samples], np.float64, n))
     cos_lat = np.cos(lat)
-    x = cos_lat * np.cos(lon)
-    y = cos_lat * np.sin(lon)
-    z = np.sin(lat)
+    x, y, z = cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
+    grid = CubeGrid(x, y, z, _cube_for(max_distance_m))
+    # From here on, everything is in the grid's order ("positions").
+    order = grid.order
+    points = _Points(x[order], y[order], z[order], mmsi[order])
 
-    reach = chord * (1.0 + 1e-9)
-    order, first, second = _candidates(x, y, z, max(reach, _MIN_CUBE))
-    # Candidates index the cube order: gather once, map back the few pairs that are close.
-    x, y, z = x[order], y[order], z[order]
-    squared = np.square(x[first] - x[second])
-    squared += np.square(y[first] - y[second])
-    squared += np.square(z[first] - z[second])
-    # The chord test is a cheap filter with a hair of slack; the distance decides.
-    near = np.flatnonzero(squared <= reach * reach)
-    distance = (2.0 * EARTH_RADIUS_M) * np.arcsin(np.minimum(np.sqrt(squared[near]) * 0.5, 1.0))
-    first, second = order[first[near]], order[second[near]]
-    near = (distance <= max_distance_m) & (mmsi[first] != mmsi[second])
-    if not near.any():
+    first, low, high = grid.forward_ranges()
+    crowded = np.flatnonzero(grid.count >= _CROWDED)
+    if len(crowded) == 0:
+        pairs = points.within(*expand(first, low, high), max_distance_m)
+        entries = [_both_ways(*pairs)]
+    else:
+        settled, fine = _settle_crowded(grid, crowded, points, max_distance_m / _FINE)
+        pairs = points.within(*_expand_unsettled(first, low, high, settled), max_distance_m)
+        entries = [fine, _both_ways(*pairs)]
+    source = np.concatenate([e[0] for e in entries])
+    if len(source) == 0:
         return []
-    return _nearest_neighbour_pairs(mmsi, first[near], second[near], distance[near])
+    other = np.concatenate([e[1] for e in entries])
+    distance = np.concatenate([e[2] for e in entries])
+    return _nearest_neighbour_pairs(points.mmsi, grid.order, source, other, distance)
 
 
-def _candidates(x: Floats, y: Floats, z: Floats, cube: float) -> tuple[Ints, Ints, Ints]:
-    """Every pair of positions in the same or touching cubes, once: `order` sorts the positions
-    by cube, and `first` and `second` index that order."""
-    n = len(x)
-    key = (
-        ((np.floor(x / cube).astype(np.int64) + _AXIS_ORIGIN) * _I)
-        + ((np.floor(y / cube).astype(np.int64) + _AXIS_ORIGIN) * _J)
-        + (np.floor(z / cube).astype(np.int64) + _AXIS_ORIGIN)
+# A cube of the threshold's width holding this many positions is searched finer first;
+# below it, a position has only a few candidates anyway.
+_CROWDED = 8
+# The finer search's radius: the threshold over this.
+_FINE = 4
+
+Entries = tuple[Ints, Ints, Floats]
+
+
+def _cube_for(distance_m: float) -> float:
+    """A cube wide enough that two positions within `distance_m` are in touching cubes."""
+    chord = 2.0 * math.sin(min(distance_m / (2.0 * EARTH_RADIUS_M), math.pi / 2.0))
+    return max(chord * (1.0 + 1e-9), MIN_CUBE)
+
+
+class _Points:
+    """Unit vectors and MMSIs of the positions."""
+
+    __slots__ = ("mmsi", "x", "y", "z")
+
+    def __init__(self, x: Floats, y: Floats, z: Floats, mmsi: Ints) -> None:
+        self.x, self.y, self.z, self.mmsi = x, y, z, mmsi
+
+    def within(self, first: Ints, second: Ints, max_distance_m: float) -> Entries:
+        """The candidate pairs of two vessels no more than `max_distance_m` apart, with it."""
+        x, y, z = self.x, self.y, self.z
+        squared = np.square(x[first] - x[second])
+        squared += np.square(y[first] - y[second])
+        squared += np.square(z[first] - z[second])
+        # The chord test is a cheap filter with a hair of slack; the distance decides.
+        reach = _cube_for(max_distance_m)
+        near = np.flatnonzero(squared <= reach * reach)
+        first, second = first[near], second[near]
+        distance = (2.0 * EARTH_RADIUS_M) * np.arcsin(np.minimum(np.sqrt(squared[near]) * 0.5, 1.0))
+        near = np.flatnonzero(
+            (distance <= max_distance_m) & (self.mmsi[first] != self.mmsi[second])
+        )
+        return first[near], second[near], distance[near]
+
+
+def _both_ways(first: Ints, second: Ints, distance: Floats) -> Entries:
+    """Each pair as two entries (vessel, neighbour, distance), one from each side."""
+    return (
+        np.concatenate((first, second)),
+        np.concatenate((second, first)),
+        np.concatenate((distance, distance)),
     )
-    order = np.argsort(key)
-    key = key[order]
-
-    # Runs of positions in one cube: run r holds positions start[r] .. end[r] - 1.
-    new_run = np.empty(n, dtype=bool)
-    new_run[0] = True
-    np.not_equal(key[1:], key[:-1], out=new_run[1:])
-    start = np.flatnonzero(new_run)
-    end = np.append(start[1:], n)
-    run_key = key[start]
-    count = end - start
-
-    # Own column: each position with the positions after it in its cube and in the cube
-    # above (k + 1), which when occupied is the next run.
-    above = np.zeros(len(start), dtype=bool)
-    above[:-1] = run_key[1:] == run_key[:-1] + 1
-    own_high = np.where(above, np.append(end[1:], n), end)
-    firsts = [np.arange(n, dtype=np.int64)]
-    lows = [firsts[0] + 1]
-    highs = [np.repeat(own_high, count)]
-
-    # Forward columns: most are empty at sea, and a hash set of the occupied columns says so
-    # for a few nanoseconds where a binary search costs twice 20.
-    column = run_key >> _AXIS_BITS
-    occupied = _ColumnSet(column)
-    for step in _FORWARD_COLUMNS:
-        runs = np.flatnonzero(occupied.may_hold(column + (step >> _AXIS_BITS)))
-        if len(runs) == 0:
-            continue
-        low = np.searchsorted(key, run_key[runs] + (step - 1), side="left")
-        high = np.searchsorted(key, run_key[runs] + (step + 1), side="right")
-        found = high > low
-        runs, low, high = runs[found], low[found], high[found]
-        members = count[runs]
-        firsts.append(_spans(start[runs], members))
-        lows.append(np.repeat(low, members))
-        highs.append(np.repeat(high, members))
-
-    first = np.concatenate(firsts)
-    low = np.concatenate(lows)
-    size = np.concatenate(highs) - low
-    ranged = np.flatnonzero(size > 0)
-    size = size[ranged]
-    return order, np.repeat(first[ranged], size), _spans(low[ranged], size)
 
 
-def _spans(start: Ints, size: Ints) -> Ints:
-    """start[0] .. start[0] + size[0] - 1, then the same for each next span, end to end."""
-    before = np.cumsum(size) - size
-    return np.repeat(start - before, size) + np.arange(int(size.sum()), dtype=np.int64)
+def _settle_crowded(
+    grid: CubeGrid, crowded: Ints, points: _Points, fine_m: float
+) -> tuple[Flags, Entries]:
+    """Compare the positions in crowded cubes with each other within `fine_m`. A vessel
+    with a neighbour that close is settled; the pairs found are returned as entries.
+
+    Why a settled vessel needs nothing more: its nearest neighbour is within `fine_m`. If
+    that neighbour is settled too, both were in the crowded cubes and their pair was found
+    here; if not, the full-threshold search finds every pair with an unsettled vessel in
+    it. Either way the nearest is among the entries."""
+    crowd = spans(grid.start[crowded], grid.count[crowded])
+    fine = CubeGrid(points.x[crowd], points.y[crowd], points.z[crowd], _cube_for(fine_m))
+    first, second = expand(*fine.forward_ranges())
+    first, second = crowd[fine.order[first]], crowd[fine.order[second]]
+    found = _both_ways(*points.within(first, second, fine_m))
+    settled = np.zeros(len(grid.key), dtype=bool)
+    settled[found[0]] = True
+    return settled, found
 
 
-class _ColumnSet:
-    """Which columns hold positions: a bitmap over hashed column numbers. `may_hold` is
-    never wrong when it says no; a yes is checked by the binary search that follows."""
-
-    def __init__(self, columns: Ints) -> None:
-        bits = max(10, int(len(columns) * 8).bit_length())
-        self._shift = np.uint64(64 - bits)
-        self._present = np.zeros(1 << bits, dtype=bool)
-        self._present[self._slot(columns)] = True
-
-    def _slot(self, columns: Ints) -> Ints:
-        # Fibonacci hashing: multiply by 2**64 / golden ratio, keep the top bits.
-        mixed = columns.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        return (mixed >> self._shift).astype(np.int64)
-
-    def may_hold(self, columns: Ints) -> npt.NDArray[np.bool_]:
-        return self._present[self._slot(columns)]
+def _expand_unsettled(first: Ints, low: Ints, high: Ints, settled: Flags) -> tuple[Ints, Ints]:
+    """The pairs of the ranges that have an unsettled vessel in them: a range from an
+    unsettled position whole, one from a settled position only its unsettled positions."""
+    unsettled = np.flatnonzero(~settled)
+    # before[p]: how many unsettled positions come before position p.
+    before = np.zeros(len(settled) + 1, dtype=np.int64)
+    np.cumsum(~settled, out=before[1:])
+    is_settled = settled[first]
+    whole_first, whole_second = expand(first[~is_settled], low[~is_settled], high[~is_settled])
+    part_first, part_rank = expand(
+        first[is_settled], before[low[is_settled]], before[high[is_settled]]
+    )
+    return (
+        np.concatenate((whole_first, part_first)),
+        np.concatenate((whole_second, unsettled[part_rank])),
+    )
 
 
 def _nearest_neighbour_pairs(
-    mmsi: Ints, first: Ints, second: Ints, distance: Floats
+    mmsi: Ints, order: Ints, source: Ints, other: Ints, distance: Floats
 ) -> list[ClosePair]:
-    """From close pairs (each once), the pairs in which one is the other's nearest, by
-    distance and then lower MMSI."""
-    source = np.concatenate((first, second))
-    other = np.concatenate((second, first))
-    both = np.concatenate((distance, distance))
+    """From entries (vessel, neighbour, distance), each vessel's nearest neighbour by
+    distance and then lower MMSI, as pairs of sample indices (`order` maps positions to
+    them), each pair once."""
     best = np.full(len(mmsi), np.inf)
-    np.minimum.at(best, source, both)
-    tied = both == best[source]
-    source, other, both = source[tied], other[tied], both[tied]
+    np.minimum.at(best, source, distance)
+    tied = distance == best[source]
+    source, other, distance = source[tied], other[tied], distance[tied]
     lowest = np.full(len(mmsi), np.iinfo(np.int64).max)
     np.minimum.at(lowest, source, mmsi[other])
     chosen = mmsi[other] == lowest[source]
-    source, other, both = source[chosen], other[chosen], both[chosen]
+    source, other, distance = source[chosen], other[chosen], distance[chosen]
 
     low_first = mmsi[source] < mmsi[other]
     a = np.where(low_first, source, other)
@@ -192,8 +187,8 @@ def _nearest_neighbour_pairs(
     # A mutual pair is chosen from both sides: keep it once, and sort by the two MMSIs
     # (30 bits each in AIS, so one int64 holds both).
     ranked = np.argsort((mmsi[a] << 32) | mmsi[b])
-    a, b, both = a[ranked], b[ranked], both[ranked]
+    a, b, distance = a[ranked], b[ranked], distance[ranked]
     new = np.ones(len(a), dtype=bool)
     new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    kept = zip(a[new].tolist(), b[new].tolist(), both[new].tolist(), strict=True)
+    kept = zip(order[a[new]].tolist(), order[b[new]].tolist(), distance[new].tolist(), strict=True)
     return list(map(ClosePair._make, kept))

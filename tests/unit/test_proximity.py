@@ -1,10 +1,12 @@
 """The proximity search against a brute-force one over every pair, with `geodesy.haversine_m`.
 
-Positions are drawn in clusters (so that pairs, ties and crowds happen), anywhere on the
-globe, at the poles and across the antimeridian, with thresholds from a metre to far more
-than a grid cube. Where two candidate distances are within a micrometre of each other or of
-the threshold, the reference and the chord may honestly disagree on the last bits, so those
-draws are discarded; exact ties (the same position twice) are kept and go to the lower MMSI.
+Positions are drawn in clusters and crowds (so that pairs and ties happen, and the crowded
+search runs), anywhere on the globe, at the poles and across the antimeridian, with
+thresholds from a metre to far more than a grid cube. Where a vessel has two neighbours in
+different places within a micrometre of the same distance, or one within a micrometre of the
+threshold, the reference and the chord may honestly disagree on the last bits, so those draws
+are discarded; ties between neighbours in one place (the same position twice) are kept and go
+to the lower MMSI.
 """
 
 from __future__ import annotations
@@ -47,15 +49,20 @@ def reference_pairs(
 
 
 def has_near_ties(samples: list[TickSample], max_distance_m: float) -> bool:
+    """Whether a vessel has two neighbours in different places at nearly the same distance
+    (or one nearly at the threshold): equal to the last bit by one formula need not be by
+    the other. Neighbours in the same place are at exactly the same distance by both."""
     for si in samples:
-        distances = sorted(
-            haversine_m(si.lat, si.lon, sj.lat, sj.lon) for sj in samples if sj.mmsi != si.mmsi
+        neighbours = sorted(
+            (haversine_m(si.lat, si.lon, sj.lat, sj.lon), sj.lat, sj.lon)
+            for sj in samples
+            if sj.mmsi != si.mmsi
         )
-        for d in distances:
-            if 0.0 < abs(d - max_distance_m) < NEAR_TIE_M:
+        for d, _, _ in neighbours:
+            if abs(d - max_distance_m) < NEAR_TIE_M:
                 return True
-        for d1, d2 in itertools.pairwise(distances):
-            if d1 != d2 and d2 - d1 < NEAR_TIE_M:
+        for (d1, *place1), (d2, *place2) in itertools.pairwise(neighbours):
+            if d2 - d1 < NEAR_TIE_M and place1 != place2:
                 return True
     return False
 
@@ -78,7 +85,9 @@ def ticks(draw: st.DrawFn) -> tuple[list[TickSample], float]:
     for _ in range(draw(st.integers(1, 4))):
         lat, lon = draw(centres())
         spread_m = max_distance_m * draw(st.sampled_from([0.3, 1.0, 3.0]))
-        for _ in range(draw(st.integers(1, 12))):
+        # Up to 12 in a cluster, or a crowd: the search settles crowds at a shorter reach first.
+        size = draw(st.one_of(st.integers(1, 12), st.integers(20, 40)))
+        for _ in range(size):
             if places and draw(st.integers(0, 9)) == 0:
                 places.append(draw(st.sampled_from(places)))  # the same position twice
                 continue
@@ -111,6 +120,34 @@ def test_the_pairs_are_the_brute_force_nearest_neighbour_pairs(
     for pair, (_, _, distance_m) in zip(found, expected, strict=True):
         assert pair.distance_m <= max_distance_m
         assert math.isclose(pair.distance_m, distance_m, rel_tol=1e-9, abs_tol=1e-6)
+
+
+@st.composite
+def crowds(draw: st.DrawFn) -> tuple[list[TickSample], float]:
+    """An anchorage: vessels spread evenly over a disc one to three thresholds across, so
+    that some grid cubes are crowded and their neighbours are not."""
+    max_distance_m = 10.0 ** draw(st.floats(1.0, 4.0))
+    lat, lon = draw(centres())
+    radius_m = max_distance_m * draw(st.floats(0.5, 3.0))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    samples = []
+    for i in range(draw(st.integers(30, 120))):
+        distance_m = radius_m * math.sqrt(rng.random())
+        place = destination(lat, lon, rng.uniform(0.0, 360.0), distance_m)
+        samples.append(TickSample(200_000_000 + 7_919 * i, *place, 0.0))
+    return samples, max_distance_m
+
+
+@settings(max_examples=300, deadline=None)
+@given(crowds())
+def test_crowds_give_the_brute_force_nearest_neighbour_pairs(
+    tick: tuple[list[TickSample], float],
+) -> None:
+    samples, max_distance_m = tick
+    assume(not has_near_ties(samples, max_distance_m))
+    found = close_pairs(samples, max_distance_m)
+    expected = reference_pairs(samples, max_distance_m)
+    assert [(p.a, p.b) for p in found] == [(a, b) for a, b, _ in expected]
 
 
 @settings(max_examples=100, deadline=None)
