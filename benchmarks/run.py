@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if recording is not None:
                     detect_raw.append(recording.stop())
 
-        section, head = decode.measure(traffic, part, profiled)
+        section, head = decode.measure(traffic, part, sizes.repeat, profiled)
         sections.append(close(section, began))
         for raw in detect_raw:
             if raw is not None:
