@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from detectors.geodesy import mean_position
 from detectors.params import DetectionParams
-from detectors.proximity import ClosePair
+from detectors.proximity import ClosePairs
 from detectors.tracks import TickSample
 
 OPENED = "opened"
@@ -253,7 +253,7 @@ class EncounterTracker:
         self,
         time_s: float,
         samples: list[TickSample],
-        close: Iterable[ClosePair],
+        close: ClosePairs,
         known: set[int],
     ) -> list[EncounterEvent]:
         """Advance every pair to tick `time_s`; return the events decided there."""
@@ -261,9 +261,9 @@ class EncounterTracker:
         events: list[EncounterEvent] = []
         seen: set[tuple[int, int]] = set()
         changed = self.changed_pairs if self.track_changes else None
-        for pair in close:
-            a = samples[pair.a]
-            b = samples[pair.b]
+        for index_a, index_b, distance_m in close:
+            a = samples[index_a]
+            b = samples[index_b]
             key = (a.mmsi, b.mmsi)
             seen.add(key)
             encounter = self.pairs.get(key)
@@ -280,7 +280,7 @@ class EncounterTracker:
                 self.pairs[key] = encounter
             elif not encounter.together:
                 rejoined = True
-            encounter.observe(time_s, a, b, pair.distance_m)
+            encounter.observe(time_s, a, b, distance_m)
             if changed is not None:
                 changed.add(key)
             event = self._decide_alert(encounter, time_s, rejoined)

@@ -28,8 +28,8 @@ batch run agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,20 +38,31 @@ from detectors.geodesy import EARTH_RADIUS_M
 from detectors.tracks import TickSample
 
 
-class ClosePair(NamedTuple):
-    """Two samples (indices into the tick's sample list, a < b by MMSI) and their distance."""
+@dataclass(frozen=True, slots=True)
+class ClosePairs:
+    """The pairs of one tick as columns: samples a[i] and b[i] (indices into the tick's
+    sample list, a's MMSI the lower) are distance_m[i] apart. Iterating gives (a, b,
+    distance_m). Columns rather than an object per pair: a crowded tick has thousands of
+    pairs, and a named tuple each cost an eighth of finding them (with the collections of
+    the garbage collector they set off)."""
 
-    a: int
-    b: int
-    distance_m: float
+    a: list[int]
+    b: list[int]
+    distance_m: list[float]
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __iter__(self) -> Iterator[tuple[int, int, float]]:
+        return zip(self.a, self.b, self.distance_m, strict=True)
 
 
-def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> list[ClosePair]:
+def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> ClosePairs:
     """Pairs within `max_distance_m` in which one vessel is the other's nearest neighbour,
     sorted by MMSIs. MMSIs are expected to be unique within a tick."""
     n = len(samples)
     if n < 2:
-        return []
+        return ClosePairs([], [], [])
     mmsi = np.fromiter([s.mmsi for s in samples], np.int64, n)
     lat = np.radians(np.fromiter([s.lat for s in samples], np.float64, n))
     lon = np.radians(np.fromiter([s.lon for s in samples], np.float64, n))
@@ -66,17 +77,16 @@ def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> list[Cl
     crowded = np.flatnonzero(grid.count >= _CROWDED)
     if len(crowded) == 0:
         pairs = points.within(*expand(first, low, high), max_distance_m)
-        entries = [_both_ways(*pairs)]
     else:
+        # The two rounds' pairs are disjoint: the fine round's are of settled vessels only.
         settled, fine = _settle_crowded(grid, crowded, points, max_distance_m / _FINE)
-        pairs = points.within(*_expand_unsettled(first, low, high, settled), max_distance_m)
-        entries = [fine, _both_ways(*pairs)]
-    source = np.concatenate([e[0] for e in entries])
-    if len(source) == 0:
-        return []
-    other = np.concatenate([e[1] for e in entries])
-    distance = np.concatenate([e[2] for e in entries])
-    return _nearest_neighbour_pairs(points.mmsi, grid.order, source, other, distance)
+        full = points.within(*_expand_unsettled(first, low, high, settled), max_distance_m)
+        pairs = (
+            np.concatenate((fine[0], full[0])),
+            np.concatenate((fine[1], full[1])),
+            np.concatenate((fine[2], full[2])),
+        )
+    return _nearest_neighbour_pairs(points.mmsi, grid.order, *pairs)
 
 
 # A cube of the threshold's width holding this many positions is searched finer first;
@@ -85,7 +95,8 @@ _CROWDED = 8
 # The finer search's radius: the threshold over this.
 _FINE = 4
 
-Entries = tuple[Ints, Ints, Floats]
+# Pairs of positions (each pair once) and their distances.
+Pairs = tuple[Ints, Ints, Floats]
 
 
 def _cube_for(distance_m: float) -> float:
@@ -102,7 +113,7 @@ class _Points:
     def __init__(self, x: Floats, y: Floats, z: Floats, mmsi: Ints) -> None:
         self.x, self.y, self.z, self.mmsi = x, y, z, mmsi
 
-    def within(self, first: Ints, second: Ints, max_distance_m: float) -> Entries:
+    def within(self, first: Ints, second: Ints, max_distance_m: float) -> Pairs:
         """The candidate pairs of two vessels no more than `max_distance_m` apart, with it."""
         x, y, z = self.x, self.y, self.z
         squared = np.square(x[first] - x[second])
@@ -119,32 +130,24 @@ class _Points:
         return first[near], second[near], distance[near]
 
 
-def _both_ways(first: Ints, second: Ints, distance: Floats) -> Entries:
-    """Each pair as two entries (vessel, neighbour, distance), one from each side."""
-    return (
-        np.concatenate((first, second)),
-        np.concatenate((second, first)),
-        np.concatenate((distance, distance)),
-    )
-
-
 def _settle_crowded(
     grid: CubeGrid, crowded: Ints, points: _Points, fine_m: float
-) -> tuple[Flags, Entries]:
+) -> tuple[Flags, Pairs]:
     """Compare the positions in crowded cubes with each other within `fine_m`. A vessel
-    with a neighbour that close is settled; the pairs found are returned as entries.
+    with a neighbour that close is settled; the pairs found are returned.
 
     Why a settled vessel needs nothing more: its nearest neighbour is within `fine_m`. If
     that neighbour is settled too, both were in the crowded cubes and their pair was found
     here; if not, the full-threshold search finds every pair with an unsettled vessel in
-    it. Either way the nearest is among the entries."""
+    it. Either way the nearest is among the pairs."""
     crowd = spans(grid.start[crowded], grid.count[crowded])
     fine = CubeGrid(points.x[crowd], points.y[crowd], points.z[crowd], _cube_for(fine_m))
     first, second = expand(*fine.forward_ranges())
     first, second = crowd[fine.order[first]], crowd[fine.order[second]]
-    found = _both_ways(*points.within(first, second, fine_m))
+    found = points.within(first, second, fine_m)
     settled = np.zeros(len(grid.key), dtype=bool)
     settled[found[0]] = True
+    settled[found[1]] = True
     return settled, found
 
 
@@ -167,28 +170,29 @@ def _expand_unsettled(first: Ints, low: Ints, high: Ints, settled: Flags) -> tup
 
 
 def _nearest_neighbour_pairs(
-    mmsi: Ints, order: Ints, source: Ints, other: Ints, distance: Floats
-) -> list[ClosePair]:
-    """From entries (vessel, neighbour, distance), each vessel's nearest neighbour by
-    distance and then lower MMSI, as pairs of sample indices (`order` maps positions to
-    them), each pair once."""
+    mmsi: Ints, order: Ints, first: Ints, second: Ints, distance: Floats
+) -> ClosePairs:
+    """From pairs of positions (each pair once) and their distances, those in which one
+    vessel is the other's nearest neighbour, by distance and then lower MMSI, as sample
+    indices (`order` maps positions to them), sorted by the two MMSIs."""
     best = np.full(len(mmsi), np.inf)
-    np.minimum.at(best, source, distance)
-    tied = distance == best[source]
-    source, other, distance = source[tied], other[tied], distance[tied]
+    np.minimum.at(best, first, distance)
+    np.minimum.at(best, second, distance)
+    nearest_of_first = distance == best[first]
+    nearest_of_second = distance == best[second]
     lowest = np.full(len(mmsi), np.iinfo(np.int64).max)
-    np.minimum.at(lowest, source, mmsi[other])
-    chosen = mmsi[other] == lowest[source]
-    source, other, distance = source[chosen], other[chosen], distance[chosen]
+    np.minimum.at(lowest, first[nearest_of_first], mmsi[second[nearest_of_first]])
+    np.minimum.at(lowest, second[nearest_of_second], mmsi[first[nearest_of_second]])
+    chosen = (nearest_of_first & (mmsi[second] == lowest[first])) | (
+        nearest_of_second & (mmsi[first] == lowest[second])
+    )
+    first, second, distance = first[chosen], second[chosen], distance[chosen]
 
-    low_first = mmsi[source] < mmsi[other]
-    a = np.where(low_first, source, other)
-    b = np.where(low_first, other, source)
-    # A mutual pair is chosen from both sides: keep it once, and sort by the two MMSIs
-    # (30 bits each in AIS, so one int64 holds both).
+    low_first = mmsi[first] < mmsi[second]
+    a = np.where(low_first, first, second)
+    b = np.where(low_first, second, first)
+    # MMSIs are 30 bits in AIS, so one int64 holds both.
     ranked = np.argsort((mmsi[a] << 32) | mmsi[b])
-    a, b, distance = a[ranked], b[ranked], distance[ranked]
-    new = np.ones(len(a), dtype=bool)
-    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    kept = zip(order[a[new]].tolist(), order[b[new]].tolist(), distance[new].tolist(), strict=True)
-    return list(map(ClosePair._make, kept))
+    return ClosePairs(
+        order[a[ranked]].tolist(), order[b[ranked]].tolist(), distance[ranked].tolist()
+    )
