@@ -71,7 +71,8 @@ class Sizes:
         self.state_vessels = 10_000 if quick else 200_000
         self.forget_vessels = 2_000 if quick else 10_000
         self.proximity_counts: tuple[int, ...] = (10_000,) if quick else (10_000, 100_000, 200_000)
-        self.port = (2_000, 3_000.0)
+        # Vessels evenly over a disc: a crowded port, and anchorages at a fifth of its density.
+        self.ports = ((2_000, 3_000.0), (5_000, 10_000.0))
         self.repeat = 2 if quick else 3
 
 
@@ -224,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = timed("5. proximity search vs cKDTree")
         tracks = tracks or inputs.base_tracks(cache)
         section = proximity.measure_proximity(
-            tracks, sizes.proximity_counts, sizes.port, sizes.repeat
+            tracks, sizes.proximity_counts, sizes.ports, sizes.repeat
         )
         sections.append(close(section, began))
 
