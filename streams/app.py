@@ -26,10 +26,11 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.tables.table import Table
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaTransportProducer
 from kafka import KafkaAdminClient
 
 from config.settings import Settings
@@ -67,7 +68,7 @@ _QUIET_CHECK_S = 0.5
 _SHUTDOWN_FLUSH_S = 5.0
 
 
-class PartitionedStateTable(Table):  # type: ignore[misc]
+class PartitionedStateTable(Table[str, Any]):
     """A table whose keys name their partition (`"3:v:636012345"` lives in partition 3).
 
     The shard agent writes state from inside `stream.noack_take()`, where Faust has no
@@ -174,9 +175,11 @@ class StreamPipeline:
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
         app.agent(self.shards_topic, name="stswatch-shards")(self._shard_agent)
         app.agent(self.alerts_topic, name="stswatch-alert-status")(self._alert_status_agent)
-        app.on_partitions_revoked.connect(self._on_revoked)
-        app.on_partitions_assigned.connect(self._on_assigned)
-        app.on_before_shutdown.connect(self._on_shutdown)
+        # mode types a handler as taking any positional arguments; these signals send the
+        # partitions (or nothing), which is all the handlers take.
+        app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
+        app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
+        app.on_before_shutdown.connect(cast(Any, self._on_shutdown))
         app.timer(_QUIET_CHECK_S)(self._save_when_quiet)
 
     # --- helpers -----------------------------------------------------------------------
@@ -201,7 +204,8 @@ class StreamPipeline:
         """
         if not by_partition:
             return
-        producer = self.app.producer._ensure_producer()  # the underlying AIOKafkaProducer
+        # The worker's transport is aiokafka: its producer holds an AIOKafkaProducer.
+        producer = cast(AIOKafkaTransportProducer, self.app.producer)._ensure_producer()
         name = topic.get_topic_name()
         for partition, group in by_partition.items():
             batch = producer.create_batch()

@@ -29,22 +29,22 @@ stored records when the wait is over, which on S3 storage starves a worker that 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 
 
-class _ConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
+class _ConsumerThread(AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread, with the fetch wait of its consumer class."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by aiokafka when the consumer starts (it builds its fetcher then).
-        consumer._fetch_max_wait_ms = self.consumer.fetch_max_wait_ms
+        consumer._fetch_max_wait_ms = cast(FlowGatedConsumer, self.consumer).fetch_max_wait_ms
         return consumer
 
 
-class FlowGatedConsumer(Consumer):  # type: ignore[misc]
+class FlowGatedConsumer(Consumer):
     """Resumes stream partitions only with the flow; fetches only what is active."""
 
     # How long a fetch may wait at the broker for records (`install` sets it).
@@ -80,7 +80,7 @@ class FlowGatedConsumer(Consumer):  # type: ignore[misc]
     async def _getmany(self, active_partitions: set[Any] | None, timeout: float) -> Any:
         if active_partitions is None:  # a client-only app: every partition
             return await super()._getmany(None, timeout)
-        active = frozenset(active_partitions)
+        active = set(active_partitions)
         if not active:
             return {}
         return await super()._getmany(active, timeout)
