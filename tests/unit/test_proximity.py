@@ -107,12 +107,8 @@ def ticks(draw: st.DrawFn) -> tuple[list[TickSample], float]:
     return samples, max_distance_m
 
 
-@settings(max_examples=400, deadline=None)
-@given(ticks())
-def test_the_pairs_are_the_brute_force_nearest_neighbour_pairs(
-    tick: tuple[list[TickSample], float],
-) -> None:
-    samples, max_distance_m = tick
+def assert_brute_force_pairs(samples: list[TickSample], max_distance_m: float) -> None:
+    """close_pairs gives the brute-force reference's pairs, at its distances."""
     assume(not has_near_ties(samples, max_distance_m))
     found = close_pairs(samples, max_distance_m)
     expected = reference_pairs(samples, max_distance_m)
@@ -120,6 +116,14 @@ def test_the_pairs_are_the_brute_force_nearest_neighbour_pairs(
     for (_, _, found_m), (_, _, distance_m) in zip(found, expected, strict=True):
         assert found_m <= max_distance_m
         assert math.isclose(found_m, distance_m, rel_tol=1e-9, abs_tol=1e-6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ticks())
+def test_the_pairs_are_the_brute_force_nearest_neighbour_pairs(
+    tick: tuple[list[TickSample], float],
+) -> None:
+    assert_brute_force_pairs(*tick)
 
 
 @st.composite
@@ -143,11 +147,7 @@ def crowds(draw: st.DrawFn) -> tuple[list[TickSample], float]:
 def test_crowds_give_the_brute_force_nearest_neighbour_pairs(
     tick: tuple[list[TickSample], float],
 ) -> None:
-    samples, max_distance_m = tick
-    assume(not has_near_ties(samples, max_distance_m))
-    found = close_pairs(samples, max_distance_m)
-    expected = reference_pairs(samples, max_distance_m)
-    assert [(a, b) for a, b, _ in found] == [(a, b) for a, b, _ in expected]
+    assert_brute_force_pairs(*tick)
 
 
 @settings(max_examples=100, deadline=None)
