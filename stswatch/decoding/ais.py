@@ -41,6 +41,10 @@ _MIN_BITS: dict[int, int] = {
 }
 _MIN_BITS_24B = 162
 
+# Builds a Position from a full tuple of its fields in C: the named tuple's own __new__ is a
+# Python function, a frame per position on the hottest path.
+_new_tuple = tuple.__new__
+
 _SPEED_NA_KN = 102.3
 _SPEED_NA_27_KN = 63.0
 _STATUS_NOT_DEFINED = 15
@@ -111,16 +115,19 @@ def position_of(msg: Any, msg_type: int, time_s: float) -> Position | Problem:
     course = msg.course
     if msg_type == 27:
         status = msg.status
-        return Position(
-            mmsi,
-            time_s,
-            lat,
-            lon,
-            None if speed >= _SPEED_NA_27_KN else speed,
-            None if course >= 360.0 else course,
-            None,
-            None if status == _STATUS_NOT_DEFINED else int(status),
-            27,
+        return _new_tuple(
+            Position,
+            (
+                mmsi,
+                time_s,
+                lat,
+                lon,
+                None if speed >= _SPEED_NA_27_KN else speed,
+                None if course >= 360.0 else course,
+                None,
+                None if status == _STATUS_NOT_DEFINED else int(status),
+                27,
+            ),
         )
     heading = msg.heading
     if msg_type <= 3:
@@ -128,16 +135,19 @@ def position_of(msg: Any, msg_type: int, time_s: float) -> Position | Problem:
         nav_status = None if status == _STATUS_NOT_DEFINED else int(status)
     else:
         nav_status = None
-    return Position(
-        mmsi,
-        time_s,
-        lat,
-        lon,
-        None if speed >= _SPEED_NA_KN else speed,
-        None if course >= 360.0 else course,
-        None if heading >= 360 else float(heading),
-        nav_status,
-        msg_type,
+    return _new_tuple(
+        Position,
+        (
+            mmsi,
+            time_s,
+            lat,
+            lon,
+            None if speed >= _SPEED_NA_KN else speed,
+            None if course >= 360.0 else course,
+            None if heading >= 360 else float(heading),
+            nav_status,
+            msg_type,
+        ),
     )
 
 
