@@ -114,27 +114,14 @@ def position_of(msg: Any, msg_type: int, time_s: float) -> Position | Problem:
     speed = msg.speed
     course = msg.course
     if msg_type == 27:
+        speed_not_available = _SPEED_NA_27_KN
+        heading = None
         status = msg.status
-        return _new_tuple(
-            Position,
-            (
-                mmsi,
-                time_s,
-                lat,
-                lon,
-                None if speed >= _SPEED_NA_27_KN else speed,
-                None if course >= 360.0 else course,
-                None,
-                None if status == _STATUS_NOT_DEFINED else int(status),
-                27,
-            ),
-        )
-    heading = msg.heading
-    if msg_type <= 3:
-        status = msg.status
-        nav_status = None if status == _STATUS_NOT_DEFINED else int(status)
     else:
-        nav_status = None
+        speed_not_available = _SPEED_NA_KN
+        reported_heading = msg.heading
+        heading = None if reported_heading >= 360 else float(reported_heading)
+        status = msg.status if msg_type <= 3 else _STATUS_NOT_DEFINED
     return _new_tuple(
         Position,
         (
@@ -142,10 +129,10 @@ def position_of(msg: Any, msg_type: int, time_s: float) -> Position | Problem:
             time_s,
             lat,
             lon,
-            None if speed >= _SPEED_NA_KN else speed,
+            None if speed >= speed_not_available else speed,
             None if course >= 360.0 else course,
-            None if heading >= 360 else float(heading),
-            nav_status,
+            heading,
+            None if status == _STATUS_NOT_DEFINED else int(status),
             msg_type,
         ),
     )
