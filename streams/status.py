@@ -14,7 +14,8 @@ Keys (prefix `redis.key_prefix`, "stswatch" by default), all with TTLs:
 - `{p}:encounters:active` (set): alert ids of all active encounters;
 - `{p}:encounters:closed` (sorted set): alert ids of closed encounters, scored by end time;
 - `{p}:eez:{ISO}:encounters` (set): alert ids of active encounters in that EEZ;
-- `{p}:vessels:geo` (geo set): last position of every vessel, for "vessels near a point";
+- `{p}:vessels:geo` (geo set): last position of every vessel, for "vessels near a point"
+  (within +-85.05 degrees of latitude, all a geo set can hold);
 - `{p}:vessels:seen` (sorted set): last event time of every vessel, to prune the geo set.
 
 Redis is a serving store, not the system of record: everything here is rebuilt from the
@@ -165,6 +166,12 @@ def vessel_fields(
 
 def _optional(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
+
+
+# Redis geo sets index latitudes within +-85.05112878 degrees (Web Mercator) and refuse the
+# rest. A vessel nearer a pole keeps its hash and track but is left out of "vessels near a
+# point": one icebreaker must not fail the whole flush.
+GEO_MAX_LAT = 85.05112878
 
 
 def track_member(position: Position) -> str:
@@ -343,14 +350,33 @@ class StatusWriter:
         return True
 
     def _queue_vessels(self, pipe: Any, vessels: dict[int, _VesselNote]) -> None:
+        """A hash per vessel; the geo set and the seen times in one command each.
+
+        One GEOADD and one ZADD for the whole flush rather than one of each per vessel:
+        redis-py spends about 17 us of Python on each queued command and its reply.
+        """
         ttl_s = self.settings.vessel_ttl_s
         keys = self.keys
+        on_map: list[float | str] = []
+        off_map: list[str] = []
+        seen: dict[str, float] = {}
         for mmsi, (position, identity, identity_history) in vessels.items():
             key = keys.vessel(mmsi)
             pipe.hset(key, mapping=vessel_fields(position, identity, identity_history))
             pipe.expire(key, ttl_s)
-            pipe.geoadd(keys.geo, (round(position.lon, 6), round(position.lat, 6), str(mmsi)))
-            pipe.zadd(keys.seen, {str(mmsi): position.time_s})
+            member = str(mmsi)
+            seen[member] = position.time_s
+            if -GEO_MAX_LAT <= position.lat <= GEO_MAX_LAT:
+                on_map += (round(position.lon, 6), round(position.lat, 6), member)
+            else:
+                off_map.append(member)
+        if on_map:
+            pipe.geoadd(keys.geo, on_map)
+        if off_map:
+            # Gone beyond the geo set's reach: its last point there is no longer where it is.
+            pipe.zrem(keys.geo, *off_map)
+        if seen:
+            pipe.zadd(keys.seen, seen)
 
     def _queue_alerts(self, pipe: Any, alerts: dict[str, dict[str, Any]]) -> None:
         ttl_s = self.settings.encounter_ttl_s

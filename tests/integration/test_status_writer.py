@@ -84,3 +84,34 @@ def test_a_zero_interval_writes_every_time(
         return seen
 
     assert asyncio.run(run()) == [_position(step).time_s for step in range(3)]
+
+
+def test_a_vessel_near_a_pole_is_written_and_kept_out_of_the_geo_index(
+    redis_server: EmbeddedRedis, namespace: Namespace
+) -> None:
+    # Redis geo sets hold latitudes within +-85.05112878 only; one vessel beyond that must
+    # not fail the flush of everyone else (nor leave a stale point once it has gone north).
+    settings = _redis_settings(redis_server, namespace, interval_s=0.0)
+    arctic = 257_000_002
+    south = Position(MMSI, T0, 52.0, 4.0, 8.0, 90.0, None, 0, 1)
+    north = Position(arctic, T0, 86.5, 30.0, 3.0, 10.0, None, 0, 1)
+
+    async def run() -> tuple[bool, bool, int]:
+        client = async_client(settings)
+        writer = StatusWriter(client, settings)
+        writer.note_vessel(south, None)
+        writer.note_vessel(north, None)
+        first = await writer.flush()
+        # The first vessel sails beyond the geo set's reach too.
+        writer.note_vessel(south._replace(time_s=T0 + 60, lat=85.2), None)
+        second = await writer.flush()
+        await client.aclose()
+        return first, second, writer.failures
+
+    first, second, failures = asyncio.run(run())
+    assert (first, second, failures) == (True, True, 0)
+    reader = StatusReader(sync_client(settings), settings)
+    held = {v["mmsi"]: v for v in reader.vessels([MMSI, arctic])}
+    assert float(held[str(arctic)]["lat"]) == 86.5
+    assert float(held[str(MMSI)]["lat"]) == 85.2
+    assert reader.vessels_near(52.0, 4.0, 50.0) == []
