@@ -35,7 +35,7 @@ from streams.raw import RawError, decode_raw
 from streams.shard_payload import decode_shard_batch, encode_shard_batch
 from streams.shards import Sharding
 from stswatch.decoding.jsonl import position_json_line, record_to_json_line
-from stswatch.decoding.nmea import NmeaDecoder
+from stswatch.decoding.nmea import NmeaDecoder, utf8_lines
 from stswatch.decoding.stats import DecodeStats
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class DecodeStage:
         self.lines_in += len(batch.lines)
         # Lines that carry no time of their own take the Kafka message's timestamp: the
         # only case where event time does not come from the data.
-        items = self.decoder.decode_lines(batch.lines, batch.source, timestamp_s)
+        items = self.decoder.decode_lines(utf8_lines(batch.lines), batch.source, timestamp_s)
         if batch.final:
             items.extend(self.decoder.flush(batch.source))
         positions: list[Position] = []
@@ -353,25 +353,26 @@ class ShardStage:
         # offline after the reorder window: a batch of a sparse feed may span an hour, and
         # a late record taken first would move the clock past the records before it. Static
         # reports go first at equal times, as offline.
-        order = sorted(
-            [(r.time_s, 0, i) for i, r in enumerate(batch.statics)]
-            + [(p.time_s, 1, i) for i, p in enumerate(positions)]
-        )
         statics = batch.statics
-        for _, kind, index in order:
+        homes: set[int] = set()
+        for kind, index in time_order(statics, positions):
             if kind == 0:
                 events.extend(detector.add_static(statics[index]))
                 continue
             position = positions[index]
             events.extend(detector.add_position(position))
             if index not in margin:
+                mmsi = position.mmsi
                 out.home_positions.append(position)
-                held = out.vessels.get(position.mmsi)
+                homes.add(mmsi)
+                held = out.vessels.get(mmsi)
                 if held is None or held[0].time_s <= position.time_s:
-                    out.vessels[position.mmsi] = (position, detector.identity(position.mmsi))
+                    out.vessels[mmsi] = (position, detector.identity(mmsi))
+        # Histories of the vessels this partition is home for in this batch, from its own
+        # registry (a take holds many batches: each looks only at its own vessels).
         registry = detector.anomalies.registry
-        for mmsi in out.vessels:
-            changes = registry.changes_since(mmsi, -math.inf)
+        for mmsi in homes:
+            changes = registry.changes_of(mmsi)
             if changes:
                 out.identity_histories[mmsi] = [change_json(c) for c in changes]
         if batch.watermark_s is not None:
@@ -390,6 +391,31 @@ class ShardStage:
                 )
             )
         return out
+
+
+def time_order(
+    statics: list[StaticReport], positions: list[Position]
+) -> Iterable[tuple[int, int]]:
+    """(kind, index) of a batch's records in event-time order: kind 0 a static report, 1 a
+    position; static reports first at equal times, then input order.
+
+    A batch of positions alone already in time order (nearly every batch of a live feed)
+    is returned as it is, without building and sorting a key per record.
+    """
+    if not statics:
+        previous_s = -math.inf
+        for position in positions:
+            time_s = position.time_s
+            if time_s < previous_s:
+                break
+            previous_s = time_s
+        else:
+            return zip([1] * len(positions), range(len(positions)), strict=True)
+    keyed = sorted(
+        [(r.time_s, 0, i) for i, r in enumerate(statics)]
+        + [(p.time_s, 1, i) for i, p in enumerate(positions)]
+    )
+    return [(kind, index) for _, kind, index in keyed]
 
 
 def save_partition(detector: EncounterDetector, partition: int, table: StateTable) -> int:

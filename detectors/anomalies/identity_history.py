@@ -259,6 +259,11 @@ class IdentityRegistry:
         record = self.records.get(mmsi)
         return record.changes_since(time_s) if record is not None else []
 
+    def changes_of(self, mmsi: int) -> tuple[IdentityChange, ...]:
+        """Every change recorded for `mmsi`, oldest first (empty for most vessels)."""
+        record = self.records.get(mmsi)
+        return record.changes if record is not None else ()
+
     def forget_older_than(self, time_s: float) -> list[int]:
         """Drop records not heard since `time_s`; return their MMSIs."""
         stale = [m for m, r in self.records.items() if r.last_heard_s < time_s]
