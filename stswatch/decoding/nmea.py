@@ -35,7 +35,7 @@ from __future__ import annotations
 import calendar
 import functools
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from detectors.records import Position, Reject, StaticReport
@@ -283,9 +283,21 @@ _MAX_PENDING = 1000
 
 
 def _as_bytes(line: object) -> bytes:
+    if type(line) is str:
+        return line.encode("utf-8", "backslashreplace")
     if isinstance(line, bytearray | memoryview):
         return bytes(line)
     return str(line).encode("utf-8", "backslashreplace")
+
+
+def utf8_lines(lines: Sequence[str]) -> list[bytes]:
+    """`lines` as UTF-8 bytes, encoded in one call rather than one per line (the stream's
+    raw batches arrive as JSON strings). A line holding a line break of its own is kept
+    whole: the batch is then encoded line by line."""
+    joined = "\n".join(lines)
+    if not lines or joined.count("\n") != len(lines) - 1:
+        return [_as_bytes(line) for line in lines]
+    return joined.encode("utf-8", "backslashreplace").split(b"\n")
 
 
 def _line_text(raw: bytes) -> str:

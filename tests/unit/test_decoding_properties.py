@@ -13,7 +13,7 @@ from pyais.encode import encode_dict
 from detectors.records import Position, Reject, StaticReport
 from stswatch.decoding.jsonl import iter_json_lines
 from stswatch.decoding.marinecadastre import iter_marinecadastre
-from stswatch.decoding.nmea import NmeaDecoder, nmea_checksum
+from stswatch.decoding.nmea import NmeaDecoder, nmea_checksum, utf8_lines
 from stswatch.decoding.stats import DecodeStats
 
 T0 = 1_700_000_000.0
@@ -114,6 +114,12 @@ def test_damaged_real_sentences_never_crash_the_nmea_decoder(
 @given(st.binary(max_size=300))
 def test_checksum_is_the_xor_of_all_bytes(data: bytes) -> None:
     assert nmea_checksum(data) == functools.reduce(operator.xor, data, 0)
+
+
+@given(st.lists(st.text(alphabet=st.characters(codec=None), max_size=40), max_size=12))
+def test_a_batch_of_lines_is_encoded_as_each_line_would_be(lines: list[str]) -> None:
+    # Line breaks inside a line, lone surrogates and empty lines included.
+    assert utf8_lines(lines) == [line.encode("utf-8", "backslashreplace") for line in lines]
 
 
 def test_huge_and_invalid_utf8_lines() -> None:
