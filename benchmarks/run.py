@@ -74,6 +74,8 @@ class Sizes:
         # Vessels evenly over a disc: a crowded port, and anchorages at a fifth of its density.
         self.ports = ((2_000, 3_000.0), (5_000, 10_000.0))
         self.repeat = 2 if quick else 3
+        # Turns of one worker and two workers (each keeps its fastest run).
+        self.worker_turns = 1 if quick else 2
 
 
 def _print_section(section: Section) -> None:
@@ -186,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if head is None or head.lines != worker_input.lines:
             head, _ = decode.pyais_file(worker_input.slice_path, (0, worker_input.lines))
         section, one = live.measure_workers(
-            traffic, worker_input, head, runs_dir / "workers", args.profile
+            traffic, worker_input, head, runs_dir / "workers", args.profile, sizes.worker_turns
         )
         one_worker_rate = one.rate
         sections.append(close(section, began))
