@@ -224,22 +224,22 @@ def _reordered(
 ) -> Iterator[tuple[float, int, DecodedItem]]:
     """(time, sequence, item) of one file, in time order within the window (see above).
 
-    Held entries wait in two places: `in_order`, a queue of entries that arrived in time
-    order (most of any feed: appending and popping its ends is cheap), and a heap of those
-    that came earlier than the queue's newest. They leave in (time, sequence) order taking
-    the smaller head of the two, exactly as from one heap holding everything.
+    Held entries wait in buckets of one second of event time, found by a dict; a heap holds
+    the buckets' seconds. They leave in (time, sequence) order, exactly as from one heap
+    holding everything: a bucket is sorted when it leaves (or when the release time falls
+    inside its second), and the buckets leave in time order. The queue of in-order entries
+    and heap of late ones this replaced cost 0.88-0.95 us a record on the simulated `large`
+    traffic, where 29 % of the records arrive behind a newer one; the buckets cost 0.67-0.69.
     """
-    in_order: deque[tuple[float, int, DecodedItem]] = deque()
-    heap: list[tuple[float, int, DecodedItem]] = []
+    buckets: dict[int, list[tuple[float, int, DecodedItem]]] = {}
+    seconds: list[int] = []
     push = heapq.heappush
     pop = heapq.heappop
-    append = in_order.append
-    popleft = in_order.popleft
     recent: deque[float] = deque(maxlen=CLOCK_RECORDS)
     release_s = float("-inf")
-    clock_s = float("-inf")
     emitted_s = float("-inf")
-    newest_held_s = float("-inf")
+    # The oldest bucket is sorted again only when it has grown since it was last sorted.
+    sorted_second, sorted_length = -1, 0
     for sequence, item in enumerate(items, 1):
         if type(item) is Reject:
             # Rejects have no time and are passed on at once, keyed with the newest time
@@ -247,36 +247,61 @@ def _reordered(
             yield (emitted_s, sequence, item)
             continue
         time_s: float = item.time_s  # type: ignore[union-attr]
-        if time_s >= newest_held_s or not in_order:
-            append((time_s, sequence, item))
-            newest_held_s = time_s
+        second = int(time_s)  # the floor: event times are positive (MIN_TIME_S)
+        bucket = buckets.get(second)
+        if bucket is None:
+            buckets[second] = [(time_s, sequence, item)]
+            push(seconds, second)
         else:
-            push(heap, (time_s, sequence, item))
+            bucket.append((time_s, sequence, item))
         recent.append(time_s)
         if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
-            clock_s = sorted(recent)[(len(recent) - 1) // 2]
-            release_s = clock_s - reorder_window_s
-        while True:
-            if heap and (not in_order or heap[0] < in_order[0]):
-                if heap[0][0] > release_s:
-                    break
-                entry = pop(heap)
-            elif in_order and in_order[0][0] <= release_s:
-                entry = popleft()
+            release_s = sorted(recent)[(len(recent) - 1) // 2] - reorder_window_s
+        while seconds and seconds[0] <= release_s:
+            second = seconds[0]
+            bucket = buckets[second]
+            if second + 1 <= release_s:
+                # The whole second is due.
+                pop(seconds)
+                del buckets[second]
+                bucket.sort()
+                leaving, bucket = bucket, []
+                if second == sorted_second:
+                    sorted_second = -1
             else:
-                break
+                # The release time falls inside this second: only its first entries go.
+                if second != sorted_second or len(bucket) != sorted_length:
+                    bucket.sort()
+                due = 0
+                for entry in bucket:
+                    if entry[0] > release_s:
+                        break
+                    due += 1
+                leaving = bucket[:due]
+                del bucket[:due]
+                if bucket:
+                    sorted_second, sorted_length = second, len(bucket)
+                else:
+                    pop(seconds)
+                    del buckets[second]
+                    sorted_second = -1
+            for entry in leaving:
+                if entry[0] < emitted_s:
+                    stats.out_of_order += 1
+                else:
+                    emitted_s = entry[0]
+                yield entry
+            if bucket:
+                break  # the rest of this second is not due yet
+    while seconds:
+        bucket = buckets.pop(pop(seconds))
+        bucket.sort()
+        for entry in bucket:
             if entry[0] < emitted_s:
                 stats.out_of_order += 1
             else:
                 emitted_s = entry[0]
             yield entry
-    while heap or in_order:
-        entry = pop(heap) if heap and (not in_order or heap[0] < in_order[0]) else popleft()
-        if entry[0] < emitted_s:
-            stats.out_of_order += 1
-        else:
-            emitted_s = entry[0]
-        yield entry
 
 
 def read_inputs(
