@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import heapq
 import itertools
+import math
 import operator
 import zipfile
 import zlib
@@ -240,23 +241,28 @@ def _reordered(
     emitted_s = float("-inf")
     # The oldest bucket is sorted again only when it has grown since it was last sorted.
     sorted_second, sorted_length = -1, 0
-    for sequence, item in enumerate(items, 1):
-        if type(item) is Reject:
+    # A last (0, None) marks the end of the input, where everything held is due.
+    ended: list[tuple[int, DecodedItem | None]] = [(0, None)]
+    for sequence, item in itertools.chain(enumerate(items, 1), ended):
+        if item is None:
+            release_s = math.inf
+        elif type(item) is Reject:
             # Rejects have no time and are passed on at once, keyed with the newest time
             # passed on so far (a file of nothing but rejects must not pile up here).
             yield (emitted_s, sequence, item)
             continue
-        time_s: float = item.time_s  # type: ignore[union-attr]
-        second = int(time_s)  # the floor: event times are positive (MIN_TIME_S)
-        bucket = buckets.get(second)
-        if bucket is None:
-            buckets[second] = [(time_s, sequence, item)]
-            push(seconds, second)
         else:
-            bucket.append((time_s, sequence, item))
-        recent.append(time_s)
-        if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
-            release_s = sorted(recent)[(len(recent) - 1) // 2] - reorder_window_s
+            time_s: float = item.time_s  # type: ignore[union-attr]
+            second = int(time_s)  # the floor: event times are positive (MIN_TIME_S)
+            bucket = buckets.get(second)
+            if bucket is None:
+                buckets[second] = [(time_s, sequence, item)]
+                push(seconds, second)
+            else:
+                bucket.append((time_s, sequence, item))
+            recent.append(time_s)
+            if sequence % CLOCK_EVERY == 0 or sequence < CLOCK_EVERY:
+                release_s = sorted(recent)[(len(recent) - 1) // 2] - reorder_window_s
         while seconds and seconds[0] <= release_s:
             second = seconds[0]
             bucket = buckets[second]
@@ -293,15 +299,6 @@ def _reordered(
                 yield entry
             if bucket:
                 break  # the rest of this second is not due yet
-    while seconds:
-        bucket = buckets.pop(pop(seconds))
-        bucket.sort()
-        for entry in bucket:
-            if entry[0] < emitted_s:
-                stats.out_of_order += 1
-            else:
-                emitted_s = entry[0]
-            yield entry
 
 
 def read_inputs(
