@@ -10,8 +10,9 @@ Faust, joining the group) is reported apart. Processing ends when the workers ha
 every raw and every shard message, counted by their own Prometheus counters
 (`stswatch_messages_in_total`, scraped at every poll; a take is counted once its alerts are
 published). Commits come later, when Faust next commits (every 2.8 s, after the shard
-state is saved), so the committed end is reported too but not used for rates: it lags
-processing by 0-3 s, which moved single runs' rates by 10-15 %. Rate = every line /
+state is saved), so the committed end is reported too but not used for rates: it came
+2.5-3.5 s after processing in the runs compared, by a different amount in each run, which
+moved the two-worker ratio by 10-15 %. Rate = every line /
 (processed - start); CPU seconds of each worker process (/proc/PID/stat, all threads) are
 sampled at every poll and interpolated at the start and the end.
 
@@ -266,9 +267,9 @@ class WorkerRun:
     window_lines: int
     window_cpu_s: list[float]  # per worker
     total_s: float  # from the start of the processes to everything committed
-    # From the start to everything committed; False when the exporters never showed every
-    # message taken, and the window then ends at the commit instead.
-    committed_window_s: float
+    committed_window_s: float  # from the start to everything committed
+    # False when the exporters never showed every message taken: the window then ends at
+    # the commit instead.
     processing_end_seen: bool
     total_cpu_s: list[float]
     broker_window_cpu_s: float
@@ -558,15 +559,13 @@ def measure_workers(
     runs: dict[int, list[WorkerRun]] = {1: [], 2: []}
     for turn in range(turns):
         for count in (1, 2):
-            profiled = profile_dir is not None and count == 1 and turn == 0
+            # py-spy records the first one-worker run only.
+            first_single = count == 1 and turn == 0
+            profile_out = (
+                profile_dir / "worker.raw" if profile_dir is not None and first_single else None
+            )
             runs[count].append(
-                run_workers(
-                    traffic,
-                    inp,
-                    count,
-                    workdir / f"{count}-{turn}",
-                    profile_out=profile_dir / "worker.raw" if profiled and profile_dir else None,
-                )
+                run_workers(traffic, inp, count, workdir / f"{count}-{turn}", profile_out)
             )
     one = max(runs[1], key=lambda run: run.rate)
     two = max(runs[2], key=lambda run: run.rate)
