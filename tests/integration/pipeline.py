@@ -55,6 +55,10 @@ class Worker:
     """One `stswatch worker` process."""
 
     def __init__(self, settings: Settings, workdir: Path, name: str) -> None:
+        if not settings.stream.state_dir:
+            # Faust's default is a directory in the working directory (the project).
+            stream = dataclasses.replace(settings.stream, state_dir=str(workdir / f"{name}-state"))
+            settings = dataclasses.replace(settings, stream=stream)
         self.config_path = workdir / f"{name}.toml"
         self.config_path.write_text(config.to_toml(settings))
         os.chmod(self.config_path, 0o600)
