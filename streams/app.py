@@ -52,6 +52,7 @@ from streams.stages import (
 )
 from streams.status import StatusWriter, async_client
 from streams.topics import topic_names
+from stswatch.gc_tuning import fewer_collections
 from stswatch.watchlists import WatchlistFiles, refresh_watchlists
 
 log = logging.getLogger(__name__)
@@ -427,4 +428,5 @@ def run_worker(pipeline: StreamPipeline, loglevel: str = "info") -> None:
     # record: every debug call in aiokafka then builds a LogRecord (13 % of a busy worker).
     worker.spinner = None
     asyncio.set_event_loop(worker.loop)
-    worker.execute_from_commandline()
+    with fewer_collections():
+        worker.execute_from_commandline()

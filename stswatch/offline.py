@@ -23,6 +23,7 @@ from detectors.records import Position, Reject, StaticReport
 from detectors.timefmt import iso_utc
 from stswatch.decoding.inputs import read_inputs
 from stswatch.decoding.stats import DecodeStats
+from stswatch.gc_tuning import fewer_collections
 from stswatch.reference import load_reference
 from stswatch.watchlists import WatchlistFiles, refresh_watchlists
 
@@ -127,33 +128,38 @@ def run_detect(
     zones, ports = load_reference(settings.reference, announce=True)
     watchlists = WatchlistFiles.from_settings(settings.watchlists)
     window_s = settings.detection.allowed_lateness_s
-    try:
-        summary, detector, alerts = _detect_pass(
-            paths,
-            settings,
-            zones,
-            ports,
-            watchlists,
-            assume_time_s,
-            window_s,
-            rejects_out,
-            progress,
-            give_up_when_disordered=True,
-        )
-    except _TooDisorderedError as why:
-        print(f"stswatch detect: {why}; reading the input again, sorted in memory", file=sys.stderr)
-        summary, detector, alerts = _detect_pass(
-            paths,
-            settings,
-            zones,
-            ports,
-            watchlists,
-            assume_time_s,
-            math.inf,
-            rejects_out,
-            progress,
-            give_up_when_disordered=False,
-        )
+    # Everything loaded so far is frozen out of garbage collections (stswatch.gc_tuning).
+    with fewer_collections():
+        try:
+            summary, detector, alerts = _detect_pass(
+                paths,
+                settings,
+                zones,
+                ports,
+                watchlists,
+                assume_time_s,
+                window_s,
+                rejects_out,
+                progress,
+                give_up_when_disordered=True,
+            )
+        except _TooDisorderedError as why:
+            print(
+                f"stswatch detect: {why}; reading the input again, sorted in memory",
+                file=sys.stderr,
+            )
+            summary, detector, alerts = _detect_pass(
+                paths,
+                settings,
+                zones,
+                ports,
+                watchlists,
+                assume_time_s,
+                math.inf,
+                rejects_out,
+                progress,
+                give_up_when_disordered=False,
+            )
     for alert in alerts:
         alerts_out.write(json.dumps(alert, separators=(",", ":")) + "\n")
 
