@@ -393,9 +393,7 @@ class ShardStage:
         return out
 
 
-def time_order(
-    statics: list[StaticReport], positions: list[Position]
-) -> Iterable[tuple[int, int]]:
+def time_order(statics: list[StaticReport], positions: list[Position]) -> Iterable[tuple[int, int]]:
     """(kind, index) of a batch's records in event-time order: kind 0 a static report, 1 a
     position; static reports first at equal times, then input order.
 
