@@ -321,6 +321,7 @@ class StreamPipeline:
         metrics = self.metrics
         metrics.count_message(self.names.shards, len(events))
         self._count_dead_letters(out.dead_letters)
+        metrics.count_late(out.late_positions)
         published_at_s = time.time()
         for document in out.alert_documents:
             metrics.count_alert(

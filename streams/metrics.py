@@ -10,6 +10,7 @@ counters end in `_total`, units are in the names (`_seconds`, `_messages`).
 | `stswatch_messages_in_total`                   | counter   | topic             |
 | `stswatch_records_decoded_total`               | counter   | kind              |
 | `stswatch_dead_letters_total`                  | counter   | reason            |
+| `stswatch_late_positions_total`                | counter   |                   |
 | `stswatch_alerts_published_total`              | counter   | event             |
 | `stswatch_consumer_lag_messages`               | gauge     | topic, partition  |
 | `stswatch_processing_latency_seconds`          | histogram |                   |
@@ -73,6 +74,11 @@ class WorkerMetrics:
             ["reason"],
             registry=r,
         )
+        self.late_positions = Counter(
+            "stswatch_late_positions",
+            "Positions the detector dropped as later than detection.allowed_lateness_s",
+            registry=r,
+        )
         self.alerts_published = Counter(
             "stswatch_alerts_published",
             "Alert events published on sts.alerts.v1 (event: opened, updated, closed)",
@@ -119,6 +125,9 @@ class WorkerMetrics:
 
     def count_dead_letter(self, reason: str, count: int = 1) -> None:
         self.dead_letters.labels(reason=reason).inc(count)
+
+    def count_late(self, count: int) -> None:
+        self.late_positions.inc(count)
 
     def count_alert(self, event: str, event_time_s: float, published_at_s: float) -> None:
         """One alert published; `published_at_s` is the wall clock (`time.time()`)."""

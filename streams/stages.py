@@ -252,6 +252,8 @@ class ShardOutput:
     # Every position this partition is home for, in time order, for the vessels' tracks.
     home_positions: list[Position] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
+    # Positions the detectors dropped as later than the allowed lateness (event time).
+    late_positions: int = 0
 
 
 StateTable = Any  # a Faust table or a plain dict: str keys, JSON-ready values
@@ -355,6 +357,7 @@ class ShardStage:
         # reports go first at equal times, as offline.
         statics = batch.statics
         homes: set[int] = set()
+        late_before = detector.stats.late
         for kind, index in time_order(statics, positions):
             if kind == 0:
                 events.extend(detector.add_static(statics[index]))
@@ -368,6 +371,7 @@ class ShardStage:
                 held = out.vessels.get(mmsi)
                 if held is None or held[0].time_s <= position.time_s:
                     out.vessels[mmsi] = (position, detector.identity(mmsi))
+        out.late_positions += detector.stats.late - late_before
         # Histories of the vessels this partition is home for in this batch, from its own
         # registry (a take holds many batches: each looks only at its own vessels).
         registry = detector.anomalies.registry

@@ -276,6 +276,7 @@ class WorkerRun:
     redis_window_cpu_s: float
     alert_events: int
     distinct_events: int
+    late_positions: int  # dropped by the detectors as later than the allowed lateness
     progress: list[tuple[float, int]] = field(default_factory=list)
 
     @property
@@ -307,6 +308,7 @@ class WorkerRun:
             "redis_window_cpu_s": round(self.redis_window_cpu_s, 2),
             "alert_events": self.alert_events,
             "distinct_alert_events": self.distinct_events,
+            "late_positions": self.late_positions,
         }
 
 
@@ -337,8 +339,16 @@ def with_metrics_port(settings: Settings, port: int) -> Settings:
 def messages_taken(ports: Sequence[int], topics: Sequence[str]) -> list[int]:
     """Messages of each topic the workers on `ports` have taken, from their exporters (a
     worker not answering yet counts 0)."""
-    wanted = {f'stswatch_messages_in_total{{topic="{topic}"}}': i for i, topic in enumerate(topics)}
-    totals = [0] * len(topics)
+    return exporter_totals(
+        ports, [f'stswatch_messages_in_total{{topic="{topic}"}}' for topic in topics]
+    )
+
+
+def exporter_totals(ports: Sequence[int], series: Sequence[str]) -> list[int]:
+    """Each series (a metric name with its labels, as the exporter writes it) summed over the
+    workers' exporters on `ports` (a worker not answering counts 0)."""
+    wanted = {name: i for i, name in enumerate(series)}
+    totals = [0] * len(series)
     for port in ports:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=0.5) as page:
@@ -508,6 +518,7 @@ def run_workers(
             # Processing began when the decode agent produced its first shard message.
             began = first_record_time_s(settings, topic_names(settings.kafka).shards)
             events, distinct = alert_events(settings)
+            (late,) = exporter_totals(ports, ["stswatch_late_positions_total"])
         finally:
             for worker in started:
                 worker.stop()
@@ -540,6 +551,7 @@ def run_workers(
         redis_window_cpu_s=window_cpu[count + 1],
         alert_events=events,
         distinct_events=distinct,
+        late_positions=late,
         progress=[(round(t - t0, 2), n) for t, n in completion.progress],
     )
 
@@ -627,7 +639,8 @@ def measure_workers(
             f"{run.total_s:.1f} s (the raw topic at {run.raw_done_s:.1f} s); worker CPU in "
             f"that window {cpu} s, tansu {run.broker_window_cpu_s:.1f} s, redis "
             f"{run.redis_window_cpu_s:.1f} s; {run.alert_events:,} alert records "
-            f"({run.distinct_events:,} distinct events); ingest beforehand took "
+            f"({run.distinct_events:,} distinct events), {run.late_positions:,} positions "
+            f"dropped as late; ingest beforehand took "
             f"{run.ingest_s:.1f} s"
         )
     if turns > 1:
@@ -638,9 +651,11 @@ def measure_workers(
             section.notes.append(f"{label}, each turn: {rates}; the fastest is in the table")
     if one.distinct_events != two.distinct_events:
         section.notes.append(
-            "one and two workers published different alert events: the sources were replayed "
-            "far faster than real time, and positions that fall behind another source by more "
-            "than the allowed lateness are dropped as late"
+            "one and two workers published different alert events "
+            f"({one.distinct_events:,} and {two.distinct_events:,}); their detectors dropped "
+            f"{one.late_positions:,} and {two.late_positions:,} positions as late. The sources "
+            "are replayed far faster than real time, and a decoder that falls behind another "
+            "by more than the allowed lateness has its positions dropped as late"
         )
     return section, one
 
