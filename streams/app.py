@@ -25,18 +25,21 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import faust
 from faust.tables.table import Table
 from faust.transport.drivers.aiokafka import Producer as AIOKafkaTransportProducer
+from faust.types import TP
 from kafka import KafkaAdminClient
 
 from config.settings import Settings
 from detectors.encounters import PortLookup, ZoneLookup
 from detectors.timefmt import parse_iso_utc
 from streams import flow_gated_consumer
+from streams.alignment import PartitionAlignment
 from streams.kafka_clients import admin_kwargs, connect, faust_broker_credentials, faust_broker_url
 from streams.metrics import LagMonitor, WorkerMetrics, start_exporter
 from streams.shards import Sharding
@@ -67,6 +70,17 @@ _QUIET_AFTER_S = 1.0
 _QUIET_CHECK_S = 0.5
 # How long a stopping worker waits for Redis to take the pending status.
 _SHUTDOWN_FLUSH_S = 5.0
+# Raw partitions are held when their event time runs ahead of a partition with a backlog by
+# more than this share of the allowed lateness (streams.alignment); a partition that has
+# delivered nothing for _IDLE_PARTITION_S holds none back.
+_MAX_LEAD_SHARE = 0.25
+_IDLE_PARTITION_S = 5.0
+_RELEASE_CHECK_S = 1.0
+# Held messages stay in memory (Faust keeps fetching the partition: pausing it through
+# Faust's consumer fought its own flow control and stalled the worker). Beyond this many per
+# partition (about 40 MB of 500-line messages) the oldest go on, even if their positions
+# come too late for the partitions behind.
+_MAX_PARKED = 1000
 
 
 class PartitionedStateTable(Table[str, Any]):
@@ -172,6 +186,13 @@ class StreamPipeline:
         self._save_lock = asyncio.Lock()
         self._quiet_save: asyncio.Task[None] | None = None
         self.metrics = WorkerMetrics()
+        # Raw messages of partitions held back (streams.alignment), not yet decoded nor
+        # acknowledged; the lock keeps the agent and the release timer from interleaving.
+        self.alignment = PartitionAlignment(
+            settings.detection.allowed_lateness_s * _MAX_LEAD_SHARE, _IDLE_PARTITION_S
+        )
+        self._parked: dict[int, deque[Any]] = {}
+        self._decode_lock = asyncio.Lock()
 
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
         app.agent(self.shards_topic, name="stswatch-shards")(self._shard_agent)
@@ -182,6 +203,7 @@ class StreamPipeline:
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
         app.on_before_shutdown.connect(cast(Any, self._on_shutdown))
         app.timer(_QUIET_CHECK_S)(self._save_when_quiet)
+        app.timer(_RELEASE_CHECK_S)(self._release_when_idle)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -226,6 +248,12 @@ class StreamPipeline:
 
     async def _on_revoked(self, app: Any, revoked: set[Any], **_: Any) -> None:
         self.shard_stage.drop(tp.partition for tp in revoked if tp.topic == self.names.shards)
+        # Held raw messages were never acknowledged: whoever reads the partition next reads
+        # them again from the committed offset.
+        raw = [tp.partition for tp in revoked if tp.topic == self.names.raw]
+        for partition in raw:
+            self._parked.pop(partition, None)
+        self.alignment.forget(raw)
 
     async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
         # A partition we get back may have moved on elsewhere: reload it from the table.
@@ -244,36 +272,94 @@ class StreamPipeline:
     # --- agents ------------------------------------------------------------------------
 
     async def _decode_agent(self, stream: Any) -> AsyncIterator[None]:
-        stage = self.decode_stage
-        async for event in stream.events():
-            message = event.message
-            try:
-                timestamp_s = message.timestamp if message.timestamp else None
-                out = stage.handle(event.value, message.partition, message.offset, timestamp_s)
-                await self._publish(self.shards_topic, out.shards)
-                await self._publish_many(self.records_topic, out.records)
-                await self._publish(self.dead_letter_topic, out.dead_letters)
-                self._count_dead_letters(out.dead_letters)
-                self.metrics.count_decoded("position", out.positions)
-                self.metrics.count_decoded("static", out.statics)
-            except Exception as err:  # one bad message must not stop the agent
-                log.exception("decode failed at %s:%s", message.partition, message.offset)
-                letters = [
-                    dead_letter(
-                        "internal_error",
-                        repr(err),
-                        "",
-                        self.names.raw,
-                        message.partition,
-                        message.offset,
-                        raw=event.value or b"",
-                    )
-                ]
-                await self._publish(self.dead_letter_topic, letters)
-                self._count_dead_letters(letters)
-            self.metrics.count_message(self.names.raw)
-            self.metrics.observe_processing(message.timestamp or None, time.time())
+        # Acknowledged one by one once decoded: a held message must not be committed.
+        async for event in stream.noack().events():
+            async with self._decode_lock:
+                partition = event.message.partition
+                self.alignment.delivered(partition, time.monotonic())
+                waiting = self._parked.get(partition)
+                if waiting is None and self._held_back_by(partition) is None:
+                    await self._decode(event)
+                else:
+                    self._park(event)
+                await self._release_parked()
             yield None
+
+    async def _decode(self, event: Any) -> None:
+        stage = self.decode_stage
+        message = event.message
+        source_time_s = None
+        try:
+            timestamp_s = message.timestamp if message.timestamp else None
+            out = stage.handle(event.value, message.partition, message.offset, timestamp_s)
+            source_time_s = out.source_time_s
+            await self._publish(self.shards_topic, out.shards)
+            await self._publish_many(self.records_topic, out.records)
+            await self._publish(self.dead_letter_topic, out.dead_letters)
+            self._count_dead_letters(out.dead_letters)
+            self.metrics.count_decoded("position", out.positions)
+            self.metrics.count_decoded("static", out.statics)
+        except Exception as err:  # one bad message must not stop the agent
+            log.exception("decode failed at %s:%s", message.partition, message.offset)
+            letters = [
+                dead_letter(
+                    "internal_error",
+                    repr(err),
+                    "",
+                    self.names.raw,
+                    message.partition,
+                    message.offset,
+                    raw=event.value or b"",
+                )
+            ]
+            await self._publish(self.dead_letter_topic, letters)
+            self._count_dead_letters(letters)
+        self.alignment.processed(message.partition, message.offset, source_time_s)
+        event.ack()
+        self.metrics.count_message(self.names.raw)
+        self.metrics.observe_processing(message.timestamp or None, time.time())
+
+    def _held_back_by(self, partition: int) -> int | None:
+        consumer = self.app.consumer
+        topic = self.names.raw
+
+        def high_water(other: int) -> int | None:
+            end = consumer.highwater(TP(topic, other))
+            return None if end is None else int(end)
+
+        return self.alignment.behind(partition, high_water, time.monotonic())
+
+    def _park(self, event: Any) -> None:
+        partition = event.message.partition
+        waiting = self._parked.get(partition)
+        if waiting is None:
+            waiting = self._parked[partition] = deque()
+            self.metrics.count_hold()
+            log.info("raw partition %d held: ahead of the others in event time", partition)
+        waiting.append(event)
+
+    async def _release_parked(self) -> None:
+        """Decode the held messages of partitions no longer ahead, furthest behind first."""
+        released = True
+        while released and self._parked:
+            released = False
+            by_time = sorted(self._parked, key=lambda p: self.alignment.time_s(p) or 0.0)
+            for partition in by_time:
+                waiting = self._parked.get(partition)
+                while waiting and (
+                    len(waiting) > _MAX_PARKED or self._held_back_by(partition) is None
+                ):
+                    await self._decode(waiting.popleft())
+                    released = True
+                if waiting is not None and not waiting:
+                    del self._parked[partition]
+
+    async def _release_when_idle(self) -> None:
+        """Timer: a partition behind may stop delivering (caught up, or idle); nothing then
+        wakes the agent to release the partitions it held back."""
+        if self._parked:
+            async with self._decode_lock:
+                await self._release_parked()
 
     async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
         status = self._status_writer()

@@ -11,6 +11,7 @@ counters end in `_total`, units are in the names (`_seconds`, `_messages`).
 | `stswatch_records_decoded_total`               | counter   | kind              |
 | `stswatch_dead_letters_total`                  | counter   | reason            |
 | `stswatch_late_positions_total`                | counter   |                   |
+| `stswatch_raw_partition_holds_total`           | counter   |                   |
 | `stswatch_alerts_published_total`              | counter   | event             |
 | `stswatch_consumer_lag_messages`               | gauge     | topic, partition  |
 | `stswatch_processing_latency_seconds`          | histogram |                   |
@@ -79,6 +80,11 @@ class WorkerMetrics:
             "Positions the detector dropped as later than detection.allowed_lateness_s",
             registry=r,
         )
+        self.partition_holds = Counter(
+            "stswatch_raw_partition_holds",
+            "Times a raw partition was held back for running ahead in event time",
+            registry=r,
+        )
         self.alerts_published = Counter(
             "stswatch_alerts_published",
             "Alert events published on sts.alerts.v1 (event: opened, updated, closed)",
@@ -128,6 +134,9 @@ class WorkerMetrics:
 
     def count_late(self, count: int) -> None:
         self.late_positions.inc(count)
+
+    def count_hold(self) -> None:
+        self.partition_holds.inc()
 
     def count_alert(self, event: str, event_time_s: float, published_at_s: float) -> None:
         """One alert published; `published_at_s` is the wall clock (`time.time()`)."""

@@ -91,6 +91,8 @@ class DecodeOutput:
     dead_letters: list[Outgoing] = field(default_factory=list)
     positions: int = 0
     statics: int = 0
+    # The newest event time of the batch's source so far (None: it has carried no record).
+    source_time_s: float | None = None
 
 
 class DecodeStage:
@@ -166,6 +168,7 @@ class DecodeStage:
                 newest_s = item.time_s
         if newest_s is not None:
             self.source_time_s[batch.source] = newest_s
+        out.source_time_s = newest_s
         out.positions = len(positions)
         out.statics = len(statics)
         out.shards = self._route(positions, statics, newest_s, batch.final)

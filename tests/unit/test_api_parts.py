@@ -129,6 +129,7 @@ def test_worker_metrics_exposition() -> None:
     metrics.count_decoded("position", 10)
     metrics.count_dead_letter("bad_checksum")
     metrics.count_late(4)
+    metrics.count_hold()
     metrics.count_alert("opened", event_time_s=1000.0, published_at_s=1090.0)
     metrics.observe_processing(kafka_timestamp_s=50.0, done_at_s=50.2)
     metrics.set_state(active_encounters=2, tracked_vessels=31, status_pending=0)
@@ -137,6 +138,7 @@ def test_worker_metrics_exposition() -> None:
     assert 'stswatch_records_decoded_total{kind="position"} 10.0' in text
     assert 'stswatch_dead_letters_total{reason="bad_checksum"} 1.0' in text
     assert "stswatch_late_positions_total 4.0" in text
+    assert "stswatch_raw_partition_holds_total 1.0" in text
     assert 'stswatch_alerts_published_total{event="opened"} 1.0' in text
     assert 'stswatch_alert_latency_seconds_bucket{le="120.0"} 1.0' in text
     assert 'stswatch_alert_latency_seconds_bucket{le="60.0"} 0.0' in text

@@ -1,0 +1,86 @@
+"""Raw partitions kept within reach of each other in event time while a backlog is read.
+
+Faust hands the decode agent the messages of its raw partitions in turns, a message of each.
+Sources differ in how much time a message covers: 500 lines of a busy port's receiver span
+half a minute, 500 lines of a quiet coast's an hour, and fetches do not return every
+partition every time. While a worker reads a backlog (after a restart, an outage, or in the
+benchmarks, where the input is on the topic before the worker starts), one partition's event
+time then runs ahead of another's, and every shard's clock with it. The positions of the
+partition behind arrive later than `detection.allowed_lateness_s` and are dropped as late.
+In the worker benchmark (4 equal sources, 650,000 lines), one partition ran 50 minutes ahead
+of the other three, and the detectors dropped 384,782 positions as late.
+
+Kafka Streams takes, of its partitions with records buffered, the one whose next record is
+oldest. This does the same with a tolerance. A partition is held while its event time is more
+than `max_lead_s` ahead of another partition that still has messages to read (its high-water
+mark is beyond the last message processed). A held partition's messages wait in the worker's
+memory, not acknowledged (so not committed), until the partition behind catches up.
+
+A live feed leaves no backlog, so nothing is held there, and a source whose clock is wrong is
+never waited for. A partition that has delivered nothing for `idle_s` holds nothing back:
+its high-water mark may count offsets that hold no message (transaction markers), and a
+worker must not wait on those for ever.
+
+Pure bookkeeping; the worker (`streams.app`) holds and releases the messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+# The offset after the last message of a partition, as the broker last reported it (None
+# when not known yet).
+HighWater = Callable[[int], int | None]
+
+
+class PartitionAlignment:
+    """Event time, last offset and last delivery of each raw partition this worker reads."""
+
+    def __init__(self, max_lead_s: float, idle_s: float) -> None:
+        if max_lead_s <= 0 or idle_s <= 0:
+            raise ValueError("max_lead_s and idle_s must be positive")
+        self.max_lead_s = max_lead_s
+        self.idle_s = idle_s
+        self._time_s: dict[int, float] = {}
+        self._offset: dict[int, int] = {}
+        self._delivered_at_s: dict[int, float] = {}
+
+    def delivered(self, partition: int, now_s: float) -> None:
+        """A message of `partition` reached the worker (processed or not)."""
+        self._delivered_at_s[partition] = now_s
+
+    def processed(self, partition: int, offset: int, newest_time_s: float | None) -> None:
+        """The message at `offset` is processed; `newest_time_s` is the newest event time
+        it carried (None when it carried no record)."""
+        self._offset[partition] = offset
+        if newest_time_s is not None and newest_time_s > self._time_s.get(partition, -1e300):
+            self._time_s[partition] = newest_time_s
+
+    def time_s(self, partition: int) -> float | None:
+        return self._time_s.get(partition)
+
+    def behind(self, partition: int, high_water: HighWater, now_s: float) -> int | None:
+        """A partition that still has messages to read and is more than `max_lead_s` behind
+        `partition` in event time (the one furthest behind), or None: `partition` may go on."""
+        ahead_s = self._time_s.get(partition)
+        if ahead_s is None:
+            return None
+        furthest: int | None = None
+        furthest_s = ahead_s - self.max_lead_s
+        for other, time_s in self._time_s.items():
+            if other == partition or time_s >= furthest_s:
+                continue
+            if now_s - self._delivered_at_s.get(other, -1e300) > self.idle_s:
+                continue
+            end = high_water(other)
+            if end is None or end <= self._offset.get(other, -1) + 1:
+                continue
+            furthest, furthest_s = other, time_s
+        return furthest
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions this worker no longer reads."""
+        for partition in partitions:
+            self._time_s.pop(partition, None)
+            self._offset.pop(partition, None)
+            self._delivered_at_s.pop(partition, None)
