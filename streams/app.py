@@ -258,6 +258,8 @@ class StreamPipeline:
     async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
         # A partition we get back may have moved on elsewhere: reload it from the table.
         self.shard_stage.drop(tp.partition for tp in assigned if tp.topic == self.names.shards)
+        raw = [tp.partition for tp in assigned if tp.topic == self.names.raw]
+        self.alignment.assigned(raw, time.monotonic())
 
     async def _on_shutdown(self, app: Any, **_: Any) -> None:
         # Vessel status waiting for its flush interval (`StatusWriter.flush_soon`) is written

@@ -79,3 +79,17 @@ def test_the_lead_and_idle_time_must_be_positive() -> None:
         PartitionAlignment(0.0, IDLE_S)
     with pytest.raises(ValueError):
         PartitionAlignment(LEAD_S, -1.0)
+
+
+def test_a_partition_assigned_but_not_heard_yet_holds_the_others_until_idle() -> None:
+    alignment = alignment_of({0: 10_000.0}, {0: 5})
+    alignment.assigned([1], now_s=100.0)
+    backlog = {0: 6, 1: 50}.get
+    assert alignment.behind(0, backlog, now_s=101.0) == 1
+    # Unless it has nothing to read, or stays silent.
+    assert alignment.behind(0, {0: 6, 1: 0}.get, now_s=101.0) is None
+    assert alignment.behind(0, backlog, now_s=100.0 + IDLE_S + 0.1) is None
+    # Its first message tells where it is.
+    alignment.delivered(1, now_s=102.0)
+    alignment.processed(1, 0, 9_950.0)
+    assert alignment.behind(0, backlog, now_s=102.0) is None
