@@ -7,6 +7,7 @@ returns a summary of what was read, refused and found.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -128,37 +129,22 @@ def run_detect(
     zones, ports = load_reference(settings.reference, announce=True)
     watchlists = WatchlistFiles.from_settings(settings.watchlists)
     window_s = settings.detection.allowed_lateness_s
+    detect_pass = functools.partial(
+        _detect_pass, paths, settings, zones, ports, watchlists, assume_time_s
+    )
     # Everything loaded so far is frozen out of garbage collections (stswatch.gc_tuning).
     with fewer_collections():
         try:
-            summary, detector, alerts = _detect_pass(
-                paths,
-                settings,
-                zones,
-                ports,
-                watchlists,
-                assume_time_s,
-                window_s,
-                rejects_out,
-                progress,
-                give_up_when_disordered=True,
+            summary, detector, alerts = detect_pass(
+                window_s, rejects_out, progress, give_up_when_disordered=True
             )
         except _TooDisorderedError as why:
             print(
                 f"stswatch detect: {why}; reading the input again, sorted in memory",
                 file=sys.stderr,
             )
-            summary, detector, alerts = _detect_pass(
-                paths,
-                settings,
-                zones,
-                ports,
-                watchlists,
-                assume_time_s,
-                math.inf,
-                rejects_out,
-                progress,
-                give_up_when_disordered=False,
+            summary, detector, alerts = detect_pass(
+                math.inf, rejects_out, progress, give_up_when_disordered=False
             )
     for alert in alerts:
         alerts_out.write(json.dumps(alert, separators=(",", ":")) + "\n")
