@@ -348,12 +348,15 @@ class StreamPipeline:
             by_time = sorted(self._parked, key=lambda p: self.alignment.time_s(p) or 0.0)
             for partition in by_time:
                 waiting = self._parked.get(partition)
-                while waiting and (
-                    len(waiting) > _MAX_PARKED or self._held_back_by(partition) is None
+                # `is waiting`: a rebalance during a decode may take the partition away.
+                while (
+                    waiting
+                    and self._parked.get(partition) is waiting
+                    and (len(waiting) > _MAX_PARKED or self._held_back_by(partition) is None)
                 ):
                     await self._decode(waiting.popleft())
                     released = True
-                if waiting is not None and not waiting:
+                if waiting is not None and not waiting and self._parked.get(partition) is waiting:
                     del self._parked[partition]
 
     async def _release_when_idle(self) -> None:
