@@ -25,6 +25,18 @@ never waited for. A partition that has delivered nothing for `idle_s` holds noth
 its high-water mark may count offsets that hold no message (transaction markers), and a
 worker must not wait on those for ever.
 
+With several workers, each reads some of the raw partitions, and the shard partitions hear
+from all of them: one worker's partitions running ahead of another's make the same late
+positions. Every shard message says which raw partition it was decoded from, the event time
+reached and whether that partition had more messages waiting (`streams.shard_payload`), and
+every decoded batch reaches every shard partition, so a worker that holds a shard partition
+hears how far every other worker has read. Those reports count like the worker's own
+partitions, except that the backlog is the one reported. They come late (the shard messages
+wait their turn), which only ever makes a partition's event time look older than it is:
+the worker ahead waits longer than it must, never too little. After a rebalance, a partition
+read elsewhere counts as behind every other until it is reported (or `idle_s` passes), as
+a partition just assigned does.
+
 Pure bookkeeping; the worker (`streams.app`) holds and releases the messages.
 """
 
@@ -49,12 +61,29 @@ class PartitionAlignment:
         self._time_s: dict[int, float] = {}
         self._offset: dict[int, int] = {}
         self._delivered_at_s: dict[int, float] = {}
+        # Partitions read by other workers, as reported: event time, backlog, report time.
+        self._elsewhere: dict[int, tuple[float, bool, float]] = {}
 
-    def assigned(self, partitions: Iterable[int], now_s: float) -> None:
-        """Partitions this worker now reads: until each delivers (or `idle_s` passes), it
-        holds back every partition whose event time is known."""
+    def assigned(
+        self, partitions: Iterable[int], now_s: float, elsewhere: Iterable[int] = ()
+    ) -> None:
+        """Partitions this worker now reads, and those other workers read: until each
+        delivers or is reported (or `idle_s` passes), it holds back every partition whose
+        event time is known."""
         for partition in partitions:
             self._delivered_at_s[partition] = now_s
+        # What was reported before the rebalance may describe a reader that is gone.
+        self._elsewhere = {partition: (-math.inf, True, now_s) for partition in elsewhere}
+
+    def reported(self, partition: int, time_s: float, backlog: bool, now_s: float) -> None:
+        """Another worker has read `partition` up to `time_s`, with more messages waiting
+        (`backlog`) or not. Reports of this worker's own partitions are ignored."""
+        if partition in self._delivered_at_s:
+            return
+        known = self._elsewhere.get(partition)
+        if known is not None and known[0] > time_s:
+            time_s = known[0]
+        self._elsewhere[partition] = (time_s, backlog, now_s)
 
     def delivered(self, partition: int, now_s: float) -> None:
         """A message of `partition` reached the worker (processed or not)."""
@@ -86,7 +115,17 @@ class PartitionAlignment:
             if now_s - delivered_at_s > self.idle_s:
                 continue
             end = high_water(other)
-            if end is None or end <= self._offset.get(other, -1) + 1:
+            if end is None:
+                # Not fetched yet: only a partition that has delivered nothing may hold.
+                if time_s != -math.inf:
+                    continue
+            elif end <= self._offset.get(other, -1) + 1:
+                continue
+            furthest, furthest_s = other, time_s
+        for other, (time_s, backlog, reported_at_s) in self._elsewhere.items():
+            if time_s >= furthest_s or not backlog or now_s - reported_at_s > self.idle_s:
+                continue
+            if other == partition or other in self._delivered_at_s:
                 continue
             furthest, furthest_s = other, time_s
         return furthest

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 import faust
@@ -42,6 +42,7 @@ from streams import flow_gated_consumer
 from streams.alignment import PartitionAlignment
 from streams.kafka_clients import admin_kwargs, connect, faust_broker_credentials, faust_broker_url
 from streams.metrics import LagMonitor, WorkerMetrics, start_exporter
+from streams.shard_payload import shard_batch_source
 from streams.shards import Sharding
 from streams.stages import (
     DecodeStage,
@@ -72,8 +73,10 @@ _QUIET_CHECK_S = 0.5
 _SHUTDOWN_FLUSH_S = 5.0
 # Raw partitions are held when their event time runs ahead of a partition with a backlog by
 # more than this share of the allowed lateness (streams.alignment); a partition that has
-# delivered nothing for _IDLE_PARTITION_S holds none back.
-_MAX_LEAD_SHARE = 0.25
+# delivered nothing for _IDLE_PARTITION_S holds none back. The other half is left for the
+# span of one raw message and for sources out of step within a partition; a position is
+# only dropped once it is later than the allowed lateness and `max_hold_s` together.
+_MAX_LEAD_SHARE = 0.5
 _IDLE_PARTITION_S = 5.0
 _RELEASE_CHECK_S = 1.0
 # Held messages stay in memory (Faust keeps fetching the partition: pausing it through
@@ -140,7 +143,7 @@ class StreamPipeline:
             processing_guarantee="at_least_once",
         )
         app = self.app
-        flow_gated_consumer.install(app, stream.consumer_fetch_max_wait_ms)
+        flow_gated_consumer.install(app, stream.consumer_fetch_max_wait_ms, self._on_fetched)
 
         def raw_topic(name: str) -> Any:
             return app.topic(
@@ -193,6 +196,7 @@ class StreamPipeline:
         )
         self._parked: dict[int, deque[Any]] = {}
         self._decode_lock = asyncio.Lock()
+        self._release: asyncio.Task[None] | None = None
 
         app.agent(self.raw_topic, name="stswatch-decode")(self._decode_agent)
         app.agent(self.shards_topic, name="stswatch-shards")(self._shard_agent)
@@ -246,6 +250,24 @@ class StreamPipeline:
                 topic.get_topic_name(), message.key, message.value, message.partition, None, None
             )
 
+    def _on_fetched(self, records: Mapping[Any, list[Any]]) -> None:
+        """The consumer fetched `records`: the shard messages among them say how far each
+        raw partition has been read. Read here, not when the shard agent takes them: that
+        may be seconds later, and the worker ahead would wait for a view that old."""
+        shards = self.names.shards
+        now_s = time.monotonic()
+        reported = False
+        for tp, fetched in records.items():
+            if tp.topic != shards:
+                continue
+            for record in fetched:
+                source = shard_batch_source(record.value)
+                if source is not None:
+                    self.alignment.reported(*source, now_s)
+                    reported = True
+        if reported and self._parked:
+            self._release_soon()
+
     async def _on_revoked(self, app: Any, revoked: set[Any], **_: Any) -> None:
         self.shard_stage.drop(tp.partition for tp in revoked if tp.topic == self.names.shards)
         # Held raw messages were never acknowledged: whoever reads the partition next reads
@@ -258,8 +280,9 @@ class StreamPipeline:
     async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
         # A partition we get back may have moved on elsewhere: reload it from the table.
         self.shard_stage.drop(tp.partition for tp in assigned if tp.topic == self.names.shards)
-        raw = [tp.partition for tp in assigned if tp.topic == self.names.raw]
-        self.alignment.assigned(raw, time.monotonic())
+        raw = {tp.partition for tp in assigned if tp.topic == self.names.raw}
+        elsewhere = set(range(self.settings.kafka.partitions)) - raw
+        self.alignment.assigned(raw, time.monotonic(), elsewhere)
 
     async def _on_shutdown(self, app: Any, **_: Any) -> None:
         # Vessel status waiting for its flush interval (`StatusWriter.flush_soon`) is written
@@ -293,7 +316,9 @@ class StreamPipeline:
         source_time_s = None
         try:
             timestamp_s = message.timestamp if message.timestamp else None
-            out = stage.handle(event.value, message.partition, message.offset, timestamp_s)
+            end = self._raw_high_water(message.partition)
+            backlog = end is not None and end > message.offset + 1
+            out = stage.handle(event.value, message.partition, message.offset, timestamp_s, backlog)
             source_time_s = out.source_time_s
             await self._publish(self.shards_topic, out.shards)
             await self._publish_many(self.records_topic, out.records)
@@ -321,15 +346,14 @@ class StreamPipeline:
         self.metrics.count_message(self.names.raw)
         self.metrics.observe_processing(message.timestamp or None, time.time())
 
+    def _raw_high_water(self, partition: int) -> int | None:
+        """The offset after the last message of a raw partition this worker reads, as the
+        broker last reported it (None when not known yet)."""
+        end = self.app.consumer.highwater(TP(self.names.raw, partition))
+        return None if end is None else int(end)
+
     def _held_back_by(self, partition: int) -> int | None:
-        consumer = self.app.consumer
-        topic = self.names.raw
-
-        def high_water(other: int) -> int | None:
-            end = consumer.highwater(TP(topic, other))
-            return None if end is None else int(end)
-
-        return self.alignment.behind(partition, high_water, time.monotonic())
+        return self.alignment.behind(partition, self._raw_high_water, time.monotonic())
 
     def _park(self, event: Any) -> None:
         partition = event.message.partition
@@ -365,6 +389,12 @@ class StreamPipeline:
         if self._parked:
             async with self._decode_lock:
                 await self._release_parked()
+
+    def _release_soon(self) -> None:
+        """Release what may go on, in a task of its own: the fetch that brought the news
+        must not wait for the decode agent's lock."""
+        if self._release is None or self._release.done():
+            self._release = asyncio.get_running_loop().create_task(self._release_when_idle())
 
     async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
         status = self._status_writer()

@@ -24,14 +24,20 @@ partitions (measured with aiokafka: 0.48 s from produce to consume with 8 partit
 so each of the two hops to an alert waited up to half a second. tansu also stops reading
 stored records when the wait is over, which on S3 storage starves a worker that is behind
 (docs/reliability.md): there the wait should stay at 1,500 ms.
+
+An observer may see each fetch as it arrives, before the records wait in the agents'
+buffers (the worker reads how far other workers have read from it, `streams.alignment`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
+
+# Sees each fetch: aiokafka's records (`.value` the bytes) by partition (`.topic`).
+FetchObserver = Callable[[Mapping[Any, list[Any]]], None]
 
 
 class _ConsumerThread(AIOKafkaConsumerThread):
@@ -47,8 +53,10 @@ class _ConsumerThread(AIOKafkaConsumerThread):
 class FlowGatedConsumer(Consumer):
     """Resumes stream partitions only with the flow; fetches only what is active."""
 
-    # How long a fetch may wait at the broker for records (`install` sets it).
+    # How long a fetch may wait at the broker for records, and who sees each fetch
+    # (`install` sets both).
     fetch_max_wait_ms = 1500
+    fetch_observer: FetchObserver | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,12 +91,27 @@ class FlowGatedConsumer(Consumer):
         active = set(active_partitions)
         if not active:
             return {}
-        return await super()._getmany(active, timeout)
+        records = await super()._getmany(active, timeout)
+        observer = type(self).fetch_observer
+        if observer is not None and records:
+            observer(records)
+        return records
 
 
-def install(app: Any, fetch_max_wait_ms: int = FlowGatedConsumer.fetch_max_wait_ms) -> None:
+def install(
+    app: Any,
+    fetch_max_wait_ms: int = FlowGatedConsumer.fetch_max_wait_ms,
+    fetch_observer: FetchObserver | None = None,
+) -> None:
     """Make `app` build its consumer as a `FlowGatedConsumer` whose fetches wait at most
-    `fetch_max_wait_ms` at the broker (call before the app starts)."""
+    `fetch_max_wait_ms` at the broker and are shown to `fetch_observer` (records by
+    partition; call before the app starts)."""
     app.transport.Consumer = type(
-        "FlowGatedConsumer", (FlowGatedConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms}
+        "FlowGatedConsumer",
+        (FlowGatedConsumer,),
+        {
+            "fetch_max_wait_ms": fetch_max_wait_ms,
+            # staticmethod: a plain function in a class would be bound as a method.
+            "fetch_observer": None if fetch_observer is None else staticmethod(fetch_observer),
+        },
     )

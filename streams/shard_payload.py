@@ -8,9 +8,11 @@ chosen explicitly (`streams.shards`), not by the key hash.
 Version 2 (written since 2026-12, binary, little-endian), in this order:
 
 - header, 28 bytes: magic `b"STSH"`, version `2` (uint8), flags (uint8: 1 = `final`, the
-  input has ended; 2 = a watermark follows), the watermark (float64: the newest event time
-  the decoder has seen on its input; 0 when flag 2 is clear), then three uint32 counts:
-  positions, margin indexes, bytes of static reports. Two padding bytes follow the flags.
+  input has ended; 2 = a watermark follows; 4 = the source partition is known; 8 = that
+  partition had more messages waiting), the source partition (uint16: the raw partition
+  the batch was decoded from; 0 when flag 4 is clear), the watermark (float64: the newest
+  event time the decoder has seen on its input; 0 when flag 2 is clear), then three uint32
+  counts: positions, margin indexes, bytes of static reports.
 - positions, 60 bytes each: mmsi (int64), time_s, lat, lon, sog_kn, cog_deg, heading_deg
   (float64 each), nav_status (int16), msg_type (uint8), and a mask of the unknown values
   (uint8: 1 sog_kn, 2 cog_deg, 4 heading_deg, 8 nav_status; an unknown value is stored as 0);
@@ -19,6 +21,11 @@ Version 2 (written since 2026-12, binary, little-endian), in this order:
   live status this partition writes;
 - static reports: UTF-8 JSON, an array of the fields of `detectors.records.StaticReport` in
   order (empty when there are none: they are a few per cent of AIS and carry text).
+
+Flags 4 and 8 and the source partition were added in 2026-12 in what had been two padding
+bytes: a reader that does not know them ignores them. They tell each worker how far every
+raw partition has been read (`streams.alignment`): every decoded batch reaches every shard
+partition, so whoever holds one hears from all the decoders.
 
 Version 1 (JSON, `{"v": 1, "p": [...], "s": [...], "wm": ..., "final": ..., "m": [...]}`,
 the same fields) is still read, so a worker of this version takes over a topic that older
@@ -38,11 +45,14 @@ from detectors.records import Position, StaticReport
 SHARD_FORMAT_VERSION = 2
 MAGIC = b"STSH"
 
-_HEADER = struct.Struct("<4sBBxxdIII")
+_HEADER = struct.Struct("<4sBBHdIII")
 _POSITION = struct.Struct("<qddddddhBB")
 _INDEX = struct.Struct("<I")
 _FINAL = 1
 _HAS_WATERMARK = 2
+_HAS_SOURCE = 4
+_SOURCE_BACKLOG = 8
+_HAS_SOURCE_AND_WATERMARK = _HAS_SOURCE | _HAS_WATERMARK
 _SOG_UNKNOWN, _COG_UNKNOWN, _HEADING_UNKNOWN, _STATUS_UNKNOWN = 1, 2, 4, 8
 
 
@@ -52,6 +62,10 @@ class ShardBatch(NamedTuple):
     watermark_s: float | None
     final: bool
     margin: frozenset[int] = frozenset()
+    # The raw partition the batch was decoded from (None: not said, as by older workers),
+    # and whether that partition had more messages waiting when it was decoded.
+    source_partition: int | None = None
+    source_backlog: bool = False
 
 
 def encode_shard_batch(
@@ -60,8 +74,12 @@ def encode_shard_batch(
     watermark_s: float | None,
     final: bool = False,
     margin: list[int] | None = None,
+    source_partition: int | None = None,
+    source_backlog: bool = False,
 ) -> bytes:
     flags = (_FINAL if final else 0) | (0 if watermark_s is None else _HAS_WATERMARK)
+    if source_partition is not None:
+        flags |= _HAS_SOURCE | (_SOURCE_BACKLOG if source_backlog else 0)
     static_bytes = (
         json.dumps(statics, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if statics
@@ -73,6 +91,7 @@ def encode_shard_batch(
             MAGIC,
             SHARD_FORMAT_VERSION,
             flags,
+            0 if source_partition is None else source_partition,
             0.0 if watermark_s is None else watermark_s,
             len(positions),
             len(margin),
@@ -119,8 +138,8 @@ def decode_shard_batch(value: bytes) -> ShardBatch:
         return _decode_json_batch(value)
     if len(value) < _HEADER.size:
         raise ValueError(f"shard message of {len(value)} bytes is shorter than its header")
-    magic, version, flags, watermark_s, count, margin_count, static_length = _HEADER.unpack_from(
-        value
+    magic, version, flags, source, watermark_s, count, margin_count, static_length = (
+        _HEADER.unpack_from(value)
     )
     if magic != MAGIC or version != SHARD_FORMAT_VERSION:
         raise ValueError("not a version 2 shard message")
@@ -171,7 +190,23 @@ def decode_shard_batch(value: bytes) -> ShardBatch:
         watermark_s if flags & _HAS_WATERMARK else None,
         bool(flags & _FINAL),
         margin,
+        source if flags & _HAS_SOURCE else None,
+        bool(flags & _SOURCE_BACKLOG),
     )
+
+
+def shard_batch_source(value: bytes | None) -> tuple[int, float, bool] | None:
+    """(source partition, watermark, backlog) from a version 2 header alone, or None when the
+    message does not say them. For the worker's consumer, which reads every shard message's
+    header as it is fetched (`streams.alignment`); the whole message is read later."""
+    if value is None or len(value) < _HEADER.size or value[:4] != MAGIC:
+        return None
+    _, version, flags, source, watermark_s, _, _, _ = _HEADER.unpack_from(value)
+    if version != SHARD_FORMAT_VERSION or flags & _HAS_SOURCE_AND_WATERMARK != (
+        _HAS_SOURCE_AND_WATERMARK
+    ):
+        return None
+    return source, watermark_s, bool(flags & _SOURCE_BACKLOG)
 
 
 def _decode_json_batch(value: bytes) -> ShardBatch:

@@ -116,8 +116,15 @@ class DecodeStage:
         self.dead_lettered = 0
 
     def handle(
-        self, value: bytes | None, partition: int, offset: int, timestamp_s: float | None
+        self,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+        timestamp_s: float | None,
+        backlog: bool = False,
     ) -> DecodeOutput:
+        """Decode one raw message; `backlog` says whether `partition` has more messages
+        waiting behind it (the shard messages tell every worker, `streams.alignment`)."""
         out = DecodeOutput()
         batch = decode_raw(value)
         if isinstance(batch, RawError):
@@ -171,7 +178,7 @@ class DecodeStage:
         out.source_time_s = newest_s
         out.positions = len(positions)
         out.statics = len(statics)
-        out.shards = self._route(positions, statics, newest_s, batch.final)
+        out.shards = self._route(positions, statics, newest_s, batch.final, partition, backlog)
         if self.publish_records:
             out.records = self._records(positions, statics)
         return out
@@ -210,6 +217,8 @@ class DecodeStage:
         statics: list[StaticReport],
         watermark_s: float | None,
         final: bool,
+        source_partition: int,
+        source_backlog: bool,
     ) -> list[Outgoing]:
         sharding = self.sharding
         targets_of = sharding.targets
@@ -226,8 +235,8 @@ class DecodeStage:
                 routed.append(position)
         out: list[Outgoing] = []
         # Every partition hears every batch: the static reports (identity is needed wherever
-        # the vessel goes next) and the event time, which moves each shard's clock on even
-        # when none of its vessels spoke.
+        # the vessel goes next), the event time, which moves each shard's clock on even
+        # when none of its vessels spoke, and how far the source partition has been read.
         for target in range(sharding.partitions):
             routed = by_partition.get(target, [])
             key = (
@@ -238,7 +247,15 @@ class DecodeStage:
             out.append(
                 Outgoing(
                     key.encode(),
-                    encode_shard_batch(routed, statics, watermark_s, final, margin.get(target)),
+                    encode_shard_batch(
+                        routed,
+                        statics,
+                        watermark_s,
+                        final,
+                        margin.get(target),
+                        source_partition,
+                        source_backlog,
+                    ),
                     target,
                 )
             )

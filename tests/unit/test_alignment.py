@@ -93,3 +93,57 @@ def test_a_partition_assigned_but_not_heard_yet_holds_the_others_until_idle() ->
     alignment.delivered(1, now_s=102.0)
     alignment.processed(1, 0, 9_950.0)
     assert alignment.behind(0, backlog, now_s=102.0) is None
+
+
+def test_a_partition_just_assigned_and_not_fetched_yet_holds_the_others() -> None:
+    # Its high-water mark is not known before its first fetch.
+    alignment = alignment_of({0: 10_000.0}, {0: 5})
+    alignment.assigned([1], now_s=100.0)
+    assert alignment.behind(0, {0: 6}.get, now_s=101.0) == 1
+    assert alignment.behind(0, {0: 6}.get, now_s=100.0 + IDLE_S + 0.1) is None
+
+
+def test_a_partition_another_worker_reads_holds_back_while_it_reports_a_backlog() -> None:
+    alignment = alignment_of({0: 10_000.0}, {0: 5})
+    backlog = {0: 6}.get
+    alignment.reported(2, 9_000.0, True, now_s=101.0)
+    assert alignment.behind(0, backlog, now_s=101.0) == 2
+    # Caught up (nothing more waiting) or close enough: nothing held.
+    alignment.reported(2, 9_000.0, False, now_s=101.5)
+    assert alignment.behind(0, backlog, now_s=101.5) is None
+    alignment.reported(2, 10_000.0 - LEAD_S, True, now_s=102.0)
+    assert alignment.behind(0, backlog, now_s=102.0) is None
+    # A report never moves a partition back (the shard partitions say it in any order).
+    alignment.reported(2, 9_000.0, True, now_s=102.5)
+    assert alignment.behind(0, backlog, now_s=102.5) is None
+
+
+def test_a_partition_no_longer_reported_holds_nothing_back() -> None:
+    # Its worker may have stopped: the partition waits for the group to move it.
+    alignment = alignment_of({0: 10_000.0}, {0: 5})
+    alignment.reported(2, 9_000.0, True, now_s=101.0)
+    assert alignment.behind(0, {0: 6}.get, now_s=101.0 + IDLE_S) == 2
+    assert alignment.behind(0, {0: 6}.get, now_s=101.0 + IDLE_S + 0.1) is None
+
+
+def test_reports_of_this_workers_own_partitions_are_ignored() -> None:
+    # The worker knows its own partitions better: the reports come back late.
+    alignment = alignment_of({0: 10_000.0, 1: 9_950.0}, {0: 5, 1: 5})
+    alignment.reported(1, 5_000.0, True, now_s=101.0)
+    assert alignment.behind(0, {0: 6, 1: 50}.get, now_s=101.0) is None
+
+
+def test_after_a_rebalance_partitions_read_elsewhere_hold_until_reported() -> None:
+    alignment = alignment_of({0: 10_000.0}, {0: 5})
+    alignment.reported(2, 9_990.0, True, now_s=101.0)
+    alignment.assigned([0], now_s=102.0, elsewhere=[1, 2])
+    backlog = {0: 6}.get
+    # What was reported before the rebalance is forgotten: both are unknown again.
+    assert alignment.behind(0, backlog, now_s=102.5) in (1, 2)
+    alignment.reported(1, 9_990.0, False, now_s=103.0)
+    alignment.reported(2, 9_990.0, True, now_s=103.0)
+    assert alignment.behind(0, backlog, now_s=103.0) is None
+    # One never reported holds nothing back once `idle_s` has passed.
+    alignment.assigned([0], now_s=200.0, elsewhere=[3])
+    assert alignment.behind(0, backlog, now_s=200.0 + IDLE_S) == 3
+    assert alignment.behind(0, backlog, now_s=200.0 + IDLE_S + 0.1) is None

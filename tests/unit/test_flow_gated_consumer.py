@@ -57,12 +57,13 @@ def test_a_changelog_partition_is_resumed_at_once(app: Any) -> None:
 class RecordingThread:
     """Stands in for Faust's consumer thread: records what the consumer asks aiokafka for."""
 
-    def __init__(self) -> None:
+    def __init__(self, fetched: dict[Any, Any] | None = None) -> None:
         self.asked: list[Any] = []
+        self.fetched = fetched or {}
 
     async def getmany(self, active_partitions: Any, timeout: float) -> dict[Any, Any]:
         self.asked.append(active_partitions)
-        return {}
+        return self.fetched
 
 
 def test_nothing_is_fetched_with_no_active_partition_and_a_set_is_copied(app: Any) -> None:
@@ -90,3 +91,18 @@ def test_the_fetch_wait_reaches_the_aiokafka_consumer() -> None:
         return thread._create_worker_consumer(app.transport)
 
     assert asyncio.run(build())._fetch_max_wait_ms == 100
+
+
+def test_the_fetch_observer_sees_each_fetch_with_records() -> None:
+    seen: list[Any] = []
+    app = faust.App("test-fetch-observer", broker="kafka://127.0.0.1:1", autodiscover=False)
+    flow_gated_consumer.install(app, fetch_observer=seen.append)
+    consumer = app.consumer
+    fetched = {RAW: ["a record"]}
+    consumer._thread = RecordingThread(fetched)
+    assert asyncio.run(consumer._getmany({RAW}, 0.0)) == fetched
+    assert seen == [fetched]
+    # An empty fetch is not shown.
+    consumer._thread = RecordingThread({})
+    asyncio.run(consumer._getmany({RAW}, 0.0))
+    assert seen == [fetched]

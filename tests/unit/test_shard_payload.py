@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 
 import pytest
 
 from detectors.records import Position, StaticReport
-from streams.shard_payload import ShardBatch, decode_shard_batch, encode_shard_batch
+from streams.shard_payload import (
+    ShardBatch,
+    decode_shard_batch,
+    encode_shard_batch,
+    shard_batch_source,
+)
 
 T0 = 1_714_521_600.125
 
@@ -55,6 +61,45 @@ def test_an_empty_batch_carries_only_the_clock() -> None:
     encoded = encode_shard_batch([], [], T0, False)
     assert decode_shard_batch(encoded) == ShardBatch([], [], T0, False, frozenset())
     assert len(encoded) == 28
+
+
+@pytest.mark.parametrize("backlog", [False, True])
+def test_the_source_partition_and_its_backlog_come_back(backlog: bool) -> None:
+    encoded = encode_shard_batch(
+        every_unknown_combination(), STATICS, T0, source_partition=65_535, source_backlog=backlog
+    )
+    batch = decode_shard_batch(encoded)
+    assert (batch.source_partition, batch.source_backlog) == (65_535, backlog)
+    assert batch.positions == every_unknown_combination()
+    # The header alone says the same, without reading the positions.
+    assert shard_batch_source(encoded) == (65_535, T0, backlog)
+
+
+def test_a_batch_that_does_not_say_its_source_reads_as_unknown() -> None:
+    encoded = encode_shard_batch([], [], T0)
+    assert decode_shard_batch(encoded).source_partition is None
+    assert shard_batch_source(encoded) is None
+    # Nor does a batch without a watermark: there is no event time to report.
+    assert shard_batch_source(encode_shard_batch([], [], None, source_partition=1)) is None
+    written_by_an_older_worker = json.dumps({"v": 1, "p": [], "wm": T0}).encode()
+    assert shard_batch_source(written_by_an_older_worker) is None
+    assert decode_shard_batch(written_by_an_older_worker).source_partition is None
+    for junk in (None, b"", b"STSH", b"XXXX" + encode_shard_batch([], [], T0)[4:]):
+        assert shard_batch_source(junk) is None
+
+
+def test_a_reader_of_the_first_version_2_header_still_reads_it() -> None:
+    # Before the source partition, its two bytes were padding: older workers skip them.
+    first_header = struct.Struct("<4sBBxxdIII")
+    encoded = encode_shard_batch(
+        every_unknown_combination(), STATICS, T0, True, [3], source_partition=7, source_backlog=True
+    )
+    magic, version, flags, watermark_s, count, margins, static_length = first_header.unpack_from(
+        encoded
+    )
+    assert (magic, version, watermark_s, count, margins) == (b"STSH", 2, T0, 16, 1)
+    assert flags & 3 == 3  # final, has a watermark: the bits older readers know
+    assert len(encoded) == first_header.size + 16 * 60 + 4 + static_length
 
 
 def test_positions_cost_less_than_json() -> None:
