@@ -498,9 +498,11 @@ class StreamPipeline:
         recovery reads a changelog only up to that end, so a last batch of several records
         would leave all but its first unread after a restart.
         """
-        detectors = self.shard_stage.detectors
+        stage = self.shard_stage
+        detectors = stage.detectors
         for partition, detector in detectors.items():
             save_partition(detector, partition, self.state)
+            stage.save_inputs(partition, self.state)
         await self.app.producer.flush()
         for partition, detector in detectors.items():
             save_clock(detector, partition, self.state)

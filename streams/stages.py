@@ -303,6 +303,12 @@ class ShardStage:
         # Swapped by the worker when a watchlist file changes (stswatch.watchlists).
         self.watchlist = watchlist
         self.detectors: dict[int, EncounterDetector] = {}
+        # Of each shard partition: the raw partitions it has heard from and whether each
+        # one's input has ended (a `final` batch). The detector finishes (decides every tick
+        # up to the newest event time) only once all have: one file of a replay ending
+        # first must not make the others' positions late.
+        self.inputs: dict[int, dict[int, bool]] = {}
+        self.changed_inputs: set[int] = set()
         self.messages_in = 0
 
     def new_detector(self, partition: int) -> EncounterDetector:
@@ -321,9 +327,28 @@ class ShardStage:
         if found is None:
             found = self.new_detector(partition)
             if table is not None:
-                restore_partition(found, partition, table)
+                self.inputs[partition] = restore_partition(found, partition, table)
             self.detectors[partition] = found
         return found
+
+    def input_ended(self, partition: int, source: int | None, final: bool) -> bool:
+        """Note a batch from raw partition `source` (`final`: its input ended); True when
+        every raw partition this shard partition has heard from has ended."""
+        if source is None:
+            # An older decoder does not say its partition: its final ends the input, as then.
+            return final
+        inputs = self.inputs.setdefault(partition, {})
+        if inputs.get(source) != final:
+            inputs[source] = final
+            self.changed_inputs.add(partition)
+        return final and all(inputs.values())
+
+    def save_inputs(self, partition: int, table: StateTable) -> None:
+        """Write which inputs of `partition` have ended into `table`, if that changed."""
+        if partition in self.changed_inputs:
+            self.changed_inputs.discard(partition)
+            ended = {str(source): end for source, end in self.inputs.get(partition, {}).items()}
+            table[_state_key(partition, "i", "ended")] = ended
 
     def active_encounters(self) -> int:
         """Alerted encounters not yet closed that this worker reports."""
@@ -341,6 +366,8 @@ class ShardStage:
         """Forget partitions this worker no longer holds (their state lives in the table)."""
         for partition in partitions:
             self.detectors.pop(partition, None)
+            self.inputs.pop(partition, None)
+            self.changed_inputs.discard(partition)
 
     def handle(
         self,
@@ -399,8 +426,9 @@ class ShardStage:
             changes = registry.changes_of(mmsi)
             if changes:
                 out.identity_histories[mmsi] = [change_json(c) for c in changes]
+        ended = self.input_ended(partition, batch.source_partition, batch.final)
         if batch.watermark_s is not None:
-            if batch.final:
+            if ended:
                 events.extend(detector.finish(batch.watermark_s))
             else:
                 events.extend(detector.advance(batch.watermark_s))
@@ -487,8 +515,12 @@ def _partition_items(table: StateTable, partition: int) -> Iterator[tuple[str, s
             yield key, kind, value
 
 
-def restore_partition(detector: EncounterDetector, partition: int, table: StateTable) -> None:
-    """Load a partition's saved state into a fresh detector."""
+def restore_partition(
+    detector: EncounterDetector, partition: int, table: StateTable
+) -> dict[int, bool]:
+    """Load a partition's saved state into a fresh detector; return which of its inputs had
+    ended (`ShardStage.inputs`)."""
+    inputs: dict[int, bool] = {}
     for key, kind, value in _partition_items(table, partition):
         try:
             if kind == "c":
@@ -497,9 +529,12 @@ def restore_partition(detector: EncounterDetector, partition: int, table: StateT
                 snapshot.restore_track(detector, value)
             elif kind == "e":
                 snapshot.restore_pair(detector, value)
-        except (ValueError, TypeError, KeyError) as err:
+            elif kind == "i":
+                inputs = {int(source): bool(end) for source, end in value.items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
             # One unreadable entry costs that vessel's or pair's history, not the worker.
             log.error("dropping unreadable state %s: %s", key, err)
+    return inputs
 
 
 def partition_of_key(key: object) -> int:
