@@ -10,9 +10,13 @@ Sources:
   by event time (`speed`): a line's event time comes from an injected `time_of_line` function
   (by default `stswatch.decoding.nmea.line_time_s`: tag block, appended epoch, `$PGHP`);
   lines without a time are sent right after the lines before them. The last message of each
-  file has `final: true`. Decoded files (MarineCadastre CSV, JSON Lines, sniffed from the
-  content as `stswatch detect` does) are refused with a clear message: the raw topic carries
-  raw lines only, and decoding them twice would gain nothing; `stswatch detect` reads them.
+  file has `final: true`. Several files are replayed together, merged by event time (each
+  stays its own source, its lines in their own order), as `stswatch detect` merges them and
+  as live receivers would have sent them: one after another, a worker would have moved past
+  the first file's hours before the second began, and dropped all of it as late. Decoded
+  files (MarineCadastre CSV, JSON Lines, sniffed from the content as `stswatch detect` does)
+  are refused with a clear message: the raw topic carries raw lines only, and decoding them
+  twice would gain nothing; `stswatch detect` reads them.
 - a TCP NMEA feed (this is the client; it reconnects with exponential backoff and drops only
   the incomplete line the connection broke in);
 - UDP datagrams (one or more lines each), the way local receivers such as AIS-catcher forward.
@@ -28,14 +32,19 @@ lines are sent, the producer is flushed, and the counts are returned.
 from __future__ import annotations
 
 import gzip
+import heapq
 import io
+import itertools
 import logging
+import math
+import operator
 import os
 import socket
 import threading
 import time
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -62,12 +71,21 @@ TimeOfLine = Callable[[str], float | None]
 DEFAULT_MAX_BATCH_BYTES = 512 * 1024
 # A live batch is sent at the latest this long after its first line arrived.
 DEFAULT_FLUSH_INTERVAL_S = 0.5
+# A replayed batch spans at most this much event time: 500 lines of a quiet station span
+# hours, and the worker reads a whole batch of one file before the next of another, so a
+# batch wider than the allowed lateness would make the other files' positions late.
+DEFAULT_MAX_BATCH_SPAN_S = 60.0
 # Paced replay sleeps only when it is this far ahead: shorter waits cost more than they pace.
 _MIN_PACING_SLEEP_S = 0.02
 # A TCP line longer than this without a newline is junk; it is dropped.
 _MAX_LINE_BYTES = 64 * 1024
 # How often blocking socket reads come back to check `stop` and flush.
 _POLL_S = 0.1
+# Files replayed together are merged by event time, each line keyed by the median time of
+# the lines around it (this many before and after): one corrupt time does not send the rest
+# of a file to the end, and a file's clock does not lag (a lag in lines is hours of a quiet
+# station's time, and its lines would go out that far ahead of the other files').
+_CLOCK_REACH = 4
 
 
 class IngestError(StswatchError):
@@ -175,6 +193,7 @@ class SourceBatcher:
         *,
         max_lines: int,
         max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        max_span_s: float = DEFAULT_MAX_BATCH_SPAN_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_lines < 1:
@@ -185,18 +204,29 @@ class SourceBatcher:
         self._max_lines = max_lines
         self._max_bytes = max_bytes
         self._clock = clock
+        self._max_span_s = max_span_s
         self._lines: list[str] = []
         self._bytes = 0
         self._first_added = 0.0
+        self._first_time_s: float | None = None
 
     @property
     def pending(self) -> int:
         return len(self._lines)
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, time_s: float | None = None) -> None:
+        """Add a line; `time_s`, its event time when known (replays), keeps a batch within
+        `max_span_s` of event time."""
         size = len(line) + 4  # quotes, comma and a little JSON escaping
         if self._lines and self._bytes + size > self._max_bytes:
             self.flush()
+        if time_s is not None:
+            first_s = self._first_time_s
+            if first_s is None:
+                self._first_time_s = time_s
+            elif time_s - first_s > self._max_span_s:
+                self.flush()
+                self._first_time_s = time_s
         if not self._lines:
             self._first_added = self._clock()
         self._lines.append(line)
@@ -222,6 +252,7 @@ class SourceBatcher:
             self._counts.finished_sources.append(self.source)
         self._lines = []
         self._bytes = 0
+        self._first_time_s = None
 
 
 class Pacer:
@@ -264,29 +295,123 @@ def replay_lines(
     Returns True when the input was sent to its end (then, with `final`, the last message is
     marked final), False when `stop` interrupted it (pending lines are still sent).
     """
+    items: Iterable[ReplayItem] = ((batcher, line, None) for line in lines)
+    if final:
+        items = itertools.chain(items, [(batcher, None, None)])
+    return _replay(items, [batcher], speed=speed, time_of_line=time_of_line, stop=stop)
+
+
+# What `_replay` sends: a line of a source (None: the source has ended) and its event time
+# when the caller has read it (see `_replay`'s `times_given`).
+ReplayItem = tuple[SourceBatcher, str | None, float | None]
+
+
+def _replay(
+    items: Iterable[ReplayItem],
+    batchers: Sequence[SourceBatcher],
+    *,
+    speed: float | None,
+    time_of_line: TimeOfLine,
+    stop: threading.Event | None,
+    times_given: bool = False,
+) -> bool:
+    """Send each line in order, paced when `speed` is given; a line None ends its batcher's
+    source (a final message). Returns False when `stop` interrupted it.
+
+    With `times_given`, the items carry their lines' event times (None: no valid time), and
+    batches are kept within a span of event time (`SourceBatcher`); without, the times are
+    read here only to pace."""
     pacer = Pacer(speed) if speed is not None else None
     stop = stop or threading.Event()
-    for raw_line in lines:
+    for batcher, raw_line, given_time_s in items:
         if stop.is_set():
-            batcher.flush()
+            for pending in batchers:
+                pending.flush()
             return False
+        if raw_line is None:
+            batcher.flush(final=True)
+            continue
         line = raw_line.strip()
         if not line:
             continue
+        event_time_s = given_time_s
         if pacer is not None:
-            event_time_s = time_of_line(line)
-            # A corrupt time (NaN, inf, year 3000: the decoder rejects the line) must not
-            # pace the replay: it would stall it for years or crash the wait.
-            if event_time_s is not None and MIN_TIME_S <= event_time_s < MAX_TIME_S:
+            if not times_given:
+                event_time_s = _valid_time(time_of_line(line))
+            if event_time_s is not None:
                 wait_s = pacer.delay_s(event_time_s)
                 if wait_s >= _MIN_PACING_SLEEP_S:
                     # Lines before this one are due now: send them before waiting.
-                    batcher.flush()
+                    for pending in batchers:
+                        pending.flush()
                     if stop.wait(wait_s):
                         return False
-        batcher.add(line)
-    batcher.flush(final=final)
+        batcher.add(line, event_time_s if times_given else None)
+    for pending in batchers:
+        pending.flush()
     return True
+
+
+def _valid_time(time_s: float | None) -> float | None:
+    """A line's time, or None when corrupt (NaN, inf, year 3000: the decoder rejects the
+    line): it must not pace a replay (it would stall it for years or crash the wait) nor
+    cut or merge batches."""
+    if time_s is not None and MIN_TIME_S <= time_s < MAX_TIME_S:
+        return time_s
+    return None
+
+
+def _clocked_lines(
+    handle: Iterable[str], batcher: SourceBatcher, time_of_line: TimeOfLine
+) -> Iterator[tuple[float, ReplayItem]]:
+    """(key, (batcher, line, time)) for each non-blank line of a file, then (key, (batcher,
+    None, None)) at its end. The key is the median event time of the timed lines among the
+    line and the `_CLOCK_REACH` lines on each side; near the start and end of the file, as
+    many on each side as both sides have (at the start, no later than the median of all in
+    reach: a corrupt first time must not hold the file back). The last key when none is
+    timed."""
+    reach = _CLOCK_REACH
+    before: deque[float | None] = deque(maxlen=reach)
+    ahead: deque[tuple[str, float | None]] = deque()
+    key_s = -math.inf
+
+    def median(times: Iterable[float | None]) -> float | None:
+        known = sorted(t for t in times if t is not None)
+        return known[(len(known) - 1) // 2] if known else None
+
+    def next_key() -> float:
+        line_time = ahead[0][1]
+        after = [time for _, time in itertools.islice(ahead, 1, reach + 1)]
+        side = min(len(before), len(after))
+        symmetric = median([*list(before)[len(before) - side :], line_time, *after[:side]])
+        if len(before) == reach and len(after) == reach:
+            found = symmetric
+        elif len(before) < reach:
+            everything = median([*before, line_time, *after])
+            found = everything if symmetric is None else min(symmetric, everything or symmetric)
+        else:
+            found = symmetric
+        return key_s if found is None else found
+
+    def timed_lines() -> Iterator[tuple[str, float | None]]:
+        for raw_line in handle:
+            line = raw_line.strip()
+            if line:
+                yield line, _valid_time(time_of_line(line))
+
+    for entry in timed_lines():
+        ahead.append(entry)
+        if len(ahead) > reach:
+            key_s = next_key()
+            line, time_s = ahead.popleft()
+            before.append(time_s)
+            yield key_s, (batcher, line, time_s)
+    while ahead:
+        key_s = next_key()
+        line, time_s = ahead.popleft()
+        before.append(time_s)
+        yield key_s, (batcher, line, time_s)
+    yield key_s, (batcher, None, None)
 
 
 @contextmanager
@@ -357,24 +482,41 @@ def replay_files(
     time_of_line: TimeOfLine = line_time_s,
     stop: threading.Event | None = None,
 ) -> IngestCounts:
-    """Replay files one after another, each as its own source ending with a final message."""
+    """Replay files together, each as its own source ending with a final message, merged by
+    event time (see the module's docstring)."""
     names = check_inputs(paths, sources)
     counts = IngestCounts()
     started = time.monotonic()
-    stop = stop or threading.Event()
     try:
-        for path, source in zip(paths, names, strict=True):
-            batcher = SourceBatcher(source, sink, counts, max_lines=max_lines)
-            with _open_text(path) as handle:
-                done = replay_lines(
-                    handle,
-                    batcher,
-                    speed=speed,
-                    time_of_line=time_of_line,
-                    stop=stop,
+        with ExitStack() as stack:
+            handles = [stack.enter_context(_open_text(path)) for path in paths]
+            batchers = [
+                SourceBatcher(source, sink, counts, max_lines=max_lines) for source in names
+            ]
+            items: Iterable[ReplayItem]
+            if len(handles) == 1:
+                # One file has nothing to merge with: no event times to read unless paced.
+                (handle,), (batcher,) = handles, batchers
+                items = itertools.chain(
+                    ((batcher, line, None) for line in handle), [(batcher, None, None)]
                 )
-            if not done:
-                break
+            else:
+                merged = heapq.merge(
+                    *(
+                        _clocked_lines(handle, batcher, time_of_line)
+                        for handle, batcher in zip(handles, batchers, strict=True)
+                    ),
+                    key=operator.itemgetter(0),
+                )
+                items = (item for _, item in merged)
+            _replay(
+                items,
+                batchers,
+                times_given=len(handles) > 1,
+                speed=speed,
+                time_of_line=time_of_line,
+                stop=stop,
+            )
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
         raise IngestError(f"cannot read input: {err}") from None
     finally:

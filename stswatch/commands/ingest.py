@@ -38,8 +38,10 @@ def register(subparsers: Any) -> None:
         help="send raw AIS lines (files, TCP feed, UDP) to the raw Kafka topic",
         description=(
             "Send raw AIS lines to the raw Kafka topic, batched per source. Files are replayed "
-            "as fast as possible, or at N x real time by their event times (--speed N); the "
-            "last message of each file is marked final. Lines from TCP and UDP without a time "
+            "as fast as possible, or at N x real time by their event times (--speed N); "
+            "several files are replayed together, merged by event time, each as its own "
+            "source; the last message of each file is marked final. Lines from TCP and UDP "
+            "without a time "
             "get an NMEA 4.0 tag block with the receive time."
         ),
     )

@@ -141,6 +141,36 @@ def test_two_workers_and_pairs_on_shard_edges_give_the_same_alerts(
     assert unique_events(alerts) == {a["event_id"]: a for a in expected}
 
 
+def test_two_stations_files_replayed_together_give_the_alerts_of_detect(
+    settings_with_redis: Settings, tmp_path: Path
+) -> None:
+    # Each station heard one of the two vessels: the encounter is only in both files
+    # together. Replayed one file after the other, the worker had passed the first file's
+    # five hours before the second began, and dropped every line of it as late.
+    settings = fast_group_settings(settings_with_redis)
+    start = "2024-05-01T00:00:00Z"
+    tanker = Voyage(636020001, start, 24.5, 56.9, ship_type=80, name="STATION TANKER")
+    tanker.drift(hours=5, speed_kn=0.4, bearing_deg=45)
+    feeder = Voyage(
+        413020001, start, *tanker.station(at(start), 90, 90), ship_type=70, name="STATION FEEDER"
+    )
+    feeder.follow(tanker, hours=4, offset_m=90, offset_bearing_deg=90)
+    feeder.sail(200, 11, hours=1)
+    paths = []
+    for voyage, station in ((tanker, "STATNA"), (feeder, "STATNB")):
+        path = tmp_path / f"{station}.nmea"
+        path.write_text("\n".join(nmea_lines(voyage.records(), station=station)) + "\n")
+        paths.append(path)
+
+    expected = offline_alerts(paths, settings)
+    assert {a["event"] for a in expected} >= {"opened", "closed"}
+    ensure_topics(settings)
+    with workers(settings, tmp_path, count=1) as started:
+        ingest_files(settings, paths, compression_type=None)
+        alerts = wait_for_alerts(settings, {a["event_id"] for a in expected}, workers_=started)
+    assert unique_events(alerts) == {a["event_id"]: a for a in expected}
+
+
 CORRUPT_LINES = {
     "bad_checksum": "\\s:TEST01,c:1714521600*0E\\!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*00",
     "truncated": "\\s:TEST01,c:1714521600*0E\\!AIVDM,1,1,,A,13u?etPv2;0n:dD",

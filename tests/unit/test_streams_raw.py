@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.ingest import IngestCounts, IngestError, Pacer, SourceBatcher, replay_lines
+from streams.ingest import (
+    IngestCounts,
+    IngestError,
+    Pacer,
+    SourceBatcher,
+    replay_files,
+    replay_lines,
+)
 from streams.raw import (
     RawBatch,
     RawError,
@@ -172,3 +179,65 @@ def test_finished_replay_marks_the_last_message_final():
         (["a", "b"], False),
         (["c"], True),
     ]
+
+
+def test_a_replayed_batch_spans_at_most_max_span_s_of_event_time():
+    sink = ListSink()
+    batcher = SourceBatcher("s", sink, IngestCounts(), max_lines=500, max_span_s=60.0)
+    t0 = 1_714_521_600.0
+    # A quiet station: a line a minute would make a 500-line batch span eight hours.
+    for i, offset in enumerate([0, 30, 60, 61, 115, 100, 200]):
+        batcher.add(f"line{i}", t0 + offset)
+    batcher.add("untimed")  # a line without a time never cuts a batch
+    batcher.flush(final=True)
+    assert [doc["lines"] for _, doc in sink.sent] == [
+        ["line0", "line1", "line2"],
+        ["line3", "line4", "line5"],  # the batch's span runs from its first line, 61 s
+        ["line6", "untimed"],
+    ]
+
+
+def timed(time_s: int, text: str) -> str:
+    """A sentence named `text` (its payload field) with an epoch appended after the checksum,
+    as `line_time_s` reads it; the checksum is not checked here."""
+    return f"!AIVDM,1,1,,A,{text},0*00,{time_s}"
+
+
+def test_files_replayed_together_are_merged_by_event_time(tmp_path) -> None:
+    # Two stations' recordings of the same hour: one after the other, a worker would have
+    # passed the first file's hour before the second began.
+    t0 = 1_714_521_600
+    first = [timed(t0 + 10 * i, f"A{i}") for i in range(360)]
+    second = [timed(t0 + 5 + 60 * i, f"B{i}") for i in range(60)]  # a quieter station
+    # A line without a time keeps its place in its file; a corrupt time (far in the future,
+    # but valid) does not send the rest of its file to the end.
+    second.insert(11, "!AIVDM,1,1,,A,B-untimed,0*00")
+    second.insert(21, timed(t0 + 86_400 * 300, "B-corrupt"))
+    paths = []
+    for name, lines in (("a.nmea", first), ("b.nmea", second)):
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    sink = ListSink()
+    counts = replay_files(paths, sink, max_lines=1, sources=["A", "B"])
+
+    sent = [(source, doc["lines"], doc["final"]) for source, doc in sink.sent]
+    order = [lines[0] for _, lines, _ in sent if lines]
+    # Every line goes out after every line of the other file more than 60 s older.
+    newest_s = {"A": float(t0), "B": float(t0)}
+    for line in order:
+        name = line.split(",")[5]
+        time_s = line_time_s(line)
+        if time_s is None or name == "B-corrupt":
+            continue
+        other = "B" if name.startswith("A") else "A"
+        assert time_s >= newest_s[other] - 60.0, (name, order.index(line))
+        newest_s[name[0]] = max(newest_s[name[0]], time_s)
+    # Each file keeps its order and ends with its own final message.
+    for name, lines in (("A", first), ("B", second)):
+        own = [sent_lines for source, sent_lines, _ in sent if source == name]
+        assert [line for batch in own for line in batch] == lines
+        assert [final for source, _, final in sent if source == name][-1] is True
+    # The quiet station's last line is older than the busy one's: its file ends first.
+    assert counts.finished_sources == ["B", "A"]
+    assert counts.lines == len(first) + len(second)
