@@ -372,7 +372,8 @@ def _clocked_lines(
     timed."""
     reach = _CLOCK_REACH
     before: deque[float | None] = deque(maxlen=reach)
-    ahead: deque[tuple[str, float | None]] = deque()
+    lines_ahead: deque[str] = deque()
+    times_ahead: deque[float | None] = deque()
     key_s = -math.inf
 
     def median(times: Iterable[float | None]) -> float | None:
@@ -380,37 +381,37 @@ def _clocked_lines(
         return known[(len(known) - 1) // 2] if known else None
 
     def next_key() -> float:
-        line_time = ahead[0][1]
-        after = [time for _, time in itertools.islice(ahead, 1, reach + 1)]
-        side = min(len(before), len(after))
-        symmetric = median([*list(before)[len(before) - side :], line_time, *after[:side]])
+        after = list(itertools.islice(times_ahead, 1, reach + 1))
         if len(before) == reach and len(after) == reach:
-            found = symmetric
-        elif len(before) < reach:
-            everything = median([*before, line_time, *after])
-            found = everything if symmetric is None else min(symmetric, everything or symmetric)
+            window = [*before, times_ahead[0], *after]
+            if None not in window:  # nearly always: a sort of nine numbers
+                window.sort()
+                return window[reach]  # type: ignore[return-value]
+            found = median(window)
         else:
-            found = symmetric
+            side = min(len(before), len(after))
+            found = median([*list(before)[len(before) - side :], times_ahead[0], *after[:side]])
+            if len(before) < reach and found is not None:
+                everything = median([*before, times_ahead[0], *after])
+                found = found if everything is None else min(found, everything)
         return key_s if found is None else found
 
-    def timed_lines() -> Iterator[tuple[str, float | None]]:
-        for raw_line in handle:
-            line = raw_line.strip()
-            if line:
-                yield line, _valid_time(time_of_line(line))
-
-    for entry in timed_lines():
-        ahead.append(entry)
-        if len(ahead) > reach:
+    for raw_line in handle:
+        line = raw_line.strip()
+        if not line:
+            continue
+        lines_ahead.append(line)
+        times_ahead.append(_valid_time(time_of_line(line)))
+        if len(lines_ahead) > reach:
             key_s = next_key()
-            line, time_s = ahead.popleft()
+            time_s = times_ahead.popleft()
             before.append(time_s)
-            yield key_s, (batcher, line, time_s)
-    while ahead:
+            yield key_s, (batcher, lines_ahead.popleft(), time_s)
+    while lines_ahead:
         key_s = next_key()
-        line, time_s = ahead.popleft()
+        time_s = times_ahead.popleft()
         before.append(time_s)
-        yield key_s, (batcher, line, time_s)
+        yield key_s, (batcher, lines_ahead.popleft(), time_s)
     yield key_s, (batcher, None, None)
 
 
