@@ -31,10 +31,13 @@ buffers (the worker reads how far other workers have read from it, `streams.alig
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
+
+log = logging.getLogger(__name__)
 
 # Sees each fetch: aiokafka's records (`.value` the bytes) by partition (`.topic`).
 FetchObserver = Callable[[Mapping[Any, list[Any]]], None]
@@ -94,7 +97,10 @@ class FlowGatedConsumer(Consumer):
         records = await super()._getmany(active, timeout)
         observer = type(self).fetch_observer
         if observer is not None and records:
-            observer(records)
+            try:
+                observer(records)
+            except Exception:  # the fetch loop must go on whatever the observer does
+                log.exception("fetch observer failed")
         return records
 
 

@@ -106,3 +106,15 @@ def test_the_fetch_observer_sees_each_fetch_with_records() -> None:
     consumer._thread = RecordingThread({})
     asyncio.run(consumer._getmany({RAW}, 0.0))
     assert seen == [fetched]
+
+
+def test_a_failing_fetch_observer_does_not_stop_the_fetch() -> None:
+    def fails(records: Any) -> None:
+        raise ValueError("a bug in the observer")
+
+    app = faust.App("test-fetch-observer-fails", broker="kafka://127.0.0.1:1", autodiscover=False)
+    flow_gated_consumer.install(app, fetch_observer=fails)
+    consumer = app.consumer
+    fetched = {RAW: ["a record"]}
+    consumer._thread = RecordingThread(fetched)
+    assert asyncio.run(consumer._getmany({RAW}, 0.0)) == fetched
