@@ -276,6 +276,7 @@ class StreamPipeline:
         for partition in raw:
             self._parked.pop(partition, None)
         self.alignment.forget(raw)
+        self.decode_stage.forget(raw)
 
     async def _on_assigned(self, app: Any, assigned: set[Any], **_: Any) -> None:
         # A partition we get back may have moved on elsewhere: reload it from the table.

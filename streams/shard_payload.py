@@ -8,11 +8,12 @@ chosen explicitly (`streams.shards`), not by the key hash.
 Version 2 (written since 2026-12, binary, little-endian), in this order:
 
 - header, 28 bytes: magic `b"STSH"`, version `2` (uint8), flags (uint8: 1 = `final`, the
-  input has ended; 2 = a watermark follows; 4 = the source partition is known; 8 = that
-  partition had more messages waiting), the source partition (uint16: the raw partition
-  the batch was decoded from; 0 when flag 4 is clear), the watermark (float64: the newest
-  event time the decoder has seen on its input; 0 when flag 2 is clear), then three uint32
-  counts: positions, margin indexes, bytes of static reports.
+  input has ended: every source the decoder has seen on the source partition; 2 = a
+  watermark follows; 4 = the source partition is known; 8 = that partition had more
+  messages waiting), the source partition (uint16: the raw partition the batch was decoded
+  from; 0 when flag 4 is clear), the watermark (float64: the newest event time the decoder
+  has seen on its input; 0 when flag 2 is clear), then three uint32 counts: positions,
+  margin indexes, bytes of static reports.
 - positions, 60 bytes each: mmsi (int64), time_s, lat, lon, sog_kn, cog_deg, heading_deg
   (float64 each), nav_status (int16), msg_type (uint8), and a mask of the unknown values
   (uint8: 1 sog_kn, 2 cog_deg, 4 heading_deg, 8 nav_status; an unknown value is stored as 0);

@@ -112,6 +112,10 @@ class DecodeStage:
         self.stats = DecodeStats()
         self.decoder = NmeaDecoder(self.stats)
         self.source_time_s: dict[str, float] = {}
+        # Of each raw partition read: the sources seen since it was assigned and whether each
+        # has ended. The shard messages say "final" only once all have: files replayed
+        # together may share a partition, and the first to end must not end the others.
+        self.sources_ended: dict[int, dict[str, bool]] = {}
         self.lines_in = 0
         self.dead_lettered = 0
 
@@ -178,10 +182,19 @@ class DecodeStage:
         out.source_time_s = newest_s
         out.positions = len(positions)
         out.statics = len(statics)
-        out.shards = self._route(positions, statics, newest_s, batch.final, partition, backlog)
+        ended = self.sources_ended.setdefault(partition, {})
+        ended[batch.source] = batch.final
+        partition_ended = batch.final and all(ended.values())
+        out.shards = self._route(positions, statics, newest_s, partition_ended, partition, backlog)
         if self.publish_records:
             out.records = self._records(positions, statics)
         return out
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Raw partitions this worker no longer reads: whoever reads them next learns their
+        sources again."""
+        for partition in partitions:
+            self.sources_ended.pop(partition, None)
 
     def _records(
         self, positions: list[Position], statics: list[StaticReport]

@@ -1,5 +1,6 @@
-"""The decode stage tells every shard partition where each batch came from and whether more
-of that raw partition is waiting: how workers learn each other's progress (streams.alignment)."""
+"""The decode stage tells every shard partition where each batch came from, whether more of
+that raw partition is waiting (how workers learn each other's progress, streams.alignment)
+and whether every source of that partition has ended."""
 
 from __future__ import annotations
 
@@ -33,3 +34,29 @@ def test_every_shard_message_names_the_raw_partition_and_its_backlog(backlog: bo
         assert shard_batch_source(message.value) == (7, newest_s, backlog)
         batch = decode_shard_batch(message.value)
         assert (batch.source_partition, batch.source_backlog) == (7, backlog)
+
+
+def station_batch(station: str, start_s: float, final: bool) -> bytes:
+    positions = [Position(366_000_002, start_s, 10.0, 110.0, 8.0, 0.0, None, 0, 1)]
+    return encode_raw(station, nmea_lines(positions, station=station), final)
+
+
+def test_a_partition_ends_only_when_every_source_seen_on_it_has_ended() -> None:
+    stage = DecodeStage(Sharding(2, 30_000.0, SHARD_PARTITIONS), "ais.raw.v1")
+
+    def finals(value: bytes, partition: int = 3) -> set[bool]:
+        out = stage.handle(value, partition, 0, None)
+        return {decode_shard_batch(message.value).final for message in out.shards}
+
+    # Two files replayed together on one raw partition: the first to end ends only itself.
+    assert finals(station_batch("FILEA", START_S, False)) == {False}
+    assert finals(station_batch("FILEB", START_S + 1, False)) == {False}
+    assert finals(station_batch("FILEA", START_S + 2, True)) == {False}
+    assert finals(station_batch("FILEB", START_S + 3, False)) == {False}
+    assert finals(station_batch("FILEB", START_S + 4, True)) == {True}
+    # Another partition's sources are its own.
+    assert finals(station_batch("FILEC", START_S + 5, True), partition=4) == {True}
+    # A partition given up and read again later starts over.
+    assert finals(station_batch("FILED", START_S + 6, False)) == {False}
+    stage.forget([3])
+    assert finals(station_batch("FILEE", START_S + 7, True)) == {True}
