@@ -31,9 +31,11 @@ positions. Every shard message says which raw partition it was decoded from, the
 reached and whether that partition had more messages waiting (`streams.shard_payload`), and
 every decoded batch reaches every shard partition, so a worker that holds a shard partition
 hears how far every other worker has read. Those reports count like the worker's own
-partitions, except that the backlog is the one reported. They come late (the shard messages
-wait their turn), which only ever makes a partition's event time look older than it is:
-the worker ahead waits longer than it must, never too little. After a rebalance, a partition
+partitions, except that the backlog is the one reported. The worker reads them as its
+consumer fetches them (`streams.flow_gated_consumer`), not when its shard agent gets to
+them, seconds later in a backlog. They still come a little late, which only ever makes a
+partition's event time look older than it is: the worker ahead waits longer than it must,
+never too little. After a rebalance, a partition
 read elsewhere counts as behind every other until it is reported (or `idle_s` passes), as
 a partition just assigned does.
 
