@@ -207,7 +207,7 @@ class StreamPipeline:
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
         app.on_before_shutdown.connect(cast(Any, self._on_shutdown))
         app.timer(_QUIET_CHECK_S)(self._save_when_quiet)
-        app.timer(_RELEASE_CHECK_S)(self._release_when_idle)
+        app.timer(_RELEASE_CHECK_S)(self._release_held)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -384,9 +384,10 @@ class StreamPipeline:
                 if waiting is not None and not waiting and self._parked.get(partition) is waiting:
                     del self._parked[partition]
 
-    async def _release_when_idle(self) -> None:
-        """Timer: a partition behind may stop delivering (caught up, or idle); nothing then
-        wakes the agent to release the partitions it held back."""
+    async def _release_held(self) -> None:
+        """Release what may go on, outside the agent: by a timer (a partition behind may stop
+        delivering, caught up or idle, and nothing then wakes the agent) and after a fetch
+        brought other workers' reports (`_release_soon`)."""
         if self._parked:
             async with self._decode_lock:
                 await self._release_parked()
@@ -395,7 +396,7 @@ class StreamPipeline:
         """Release what may go on, in a task of its own: the fetch that brought the news
         must not wait for the decode agent's lock."""
         if self._release is None or self._release.done():
-            self._release = asyncio.get_running_loop().create_task(self._release_when_idle())
+            self._release = asyncio.get_running_loop().create_task(self._release_held())
 
     async def _shard_agent(self, stream: Any) -> AsyncIterator[None]:
         status = self._status_writer()
