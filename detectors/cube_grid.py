@@ -91,9 +91,17 @@ class CubeGrid:
 
 
 def spans(start: Ints, size: Ints) -> Ints:
-    """start[0] .. start[0] + size[0] - 1, then the same for each next span, end to end."""
-    before = np.cumsum(size) - size
-    return np.repeat(start - before, size) + np.arange(int(size.sum()), dtype=np.int64)
+    """start[0] .. start[0] + size[0] - 1, then the same for each next span, end to end.
+    The spans must not be empty."""
+    # Steps of one, and at the head of each span the jump from the last of the one before;
+    # their running sum is the spans. Two passes where repeat-and-add takes four.
+    ends = np.cumsum(size)
+    total = int(ends[-1]) if len(ends) else 0
+    step = np.ones(total, dtype=np.int64)
+    if total:
+        step[0] = start[0]
+        step[ends[:-1]] = start[1:] - (start[:-1] + size[:-1] - 1)
+    return np.cumsum(step, out=step)
 
 
 def expand(first: Ints, low: Ints, high: Ints) -> tuple[Ints, Ints]:
