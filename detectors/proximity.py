@@ -180,12 +180,17 @@ def _nearest_neighbour_pairs(
     np.minimum.at(best, second, distance)
     nearest_of_first = distance == best[first]
     nearest_of_second = distance == best[second]
-    lowest = np.full(len(mmsi), np.iinfo(np.int64).max)
-    np.minimum.at(lowest, first[nearest_of_first], mmsi[second[nearest_of_first]])
-    np.minimum.at(lowest, second[nearest_of_second], mmsi[first[nearest_of_second]])
-    chosen = (nearest_of_first & (mmsi[second] == lowest[first])) | (
-        nearest_of_second & (mmsi[first] == lowest[second])
-    )
+    nearest_ends = np.concatenate((first[nearest_of_first], second[nearest_of_second]))
+    if len(nearest_ends) == 0 or np.bincount(nearest_ends).max() == 1:
+        # No vessel has two neighbours at exactly its nearest distance: nothing to break.
+        chosen = nearest_of_first | nearest_of_second
+    else:
+        lowest = np.full(len(mmsi), np.iinfo(np.int64).max)
+        np.minimum.at(lowest, first[nearest_of_first], mmsi[second[nearest_of_first]])
+        np.minimum.at(lowest, second[nearest_of_second], mmsi[first[nearest_of_second]])
+        chosen = (nearest_of_first & (mmsi[second] == lowest[first])) | (
+            nearest_of_second & (mmsi[first] == lowest[second])
+        )
     first, second, distance = first[chosen], second[chosen], distance[chosen]
 
     low_first = mmsi[first] < mmsi[second]
