@@ -10,6 +10,7 @@ from typing import TextIO
 from config import settings as config
 from detectors.errors import StswatchError
 from detectors.timefmt import parse_iso_utc
+from stswatch.heap_tuning import keep_freed_heap
 from stswatch.offline import progress_for, run_detect
 
 
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ports is not None:
         overrides.setdefault("reference", {})["ports_path"] = args.ports
     settings = config.apply(settings, overrides)
+    keep_freed_heap()  # the detector's arrays reuse freed memory (stswatch.heap_tuning)
     assume_time_s = None
     if args.assume_time:
         try:

@@ -15,6 +15,7 @@ import redis
 from config import settings as config
 from streams.status import connection_kwargs
 from streams.topics import ensure_topics
+from stswatch.heap_tuning import keep_freed_heap
 from stswatch.reference import load_reference
 
 
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     )
     zones, ports = load_reference(settings.reference, announce=True)
     pipeline = StreamPipeline(settings, zones, ports, web_enabled=args.web)
+    keep_freed_heap()  # the detector's arrays reuse freed memory (stswatch.heap_tuning)
     run_worker(pipeline, loglevel=args.loglevel)
     return 0
 
