@@ -15,9 +15,10 @@ still shards by H3 cell; only this search inside a shard is Cartesian.
 
 Where positions crowd (an anchorage), most vessels have a neighbour much closer than the
 threshold, and comparing each with everything within the threshold is wasted. The positions
-in crowded cubes are first compared with each other within a quarter of the threshold; a
-vessel with a neighbour that close is settled, and the full search then only makes the
-pairs that have an unsettled vessel in them (`_settle_crowded` says why that is enough).
+in crowded cubes are first compared with each other within a finer radius, the one within
+which a vessel at their density expects three neighbours (`_settling_share`); a vessel with
+a neighbour that close is settled, and the full search then only makes the pairs that have
+an unsettled vessel in them (`_settle_crowded` says why that is enough).
 
 Everything is numpy: the distance is the chord's great-circle length, `2 R asin(c / 2)`, the
 same quantity as `geodesy.haversine_m`'s, computed from the two positions alone, so it has
@@ -79,7 +80,8 @@ def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> ClosePa
         pairs = points.within(*expand(first, low, high), max_distance_m)
     else:
         # The two rounds' pairs are disjoint: the fine round's are of settled vessels only.
-        settled, fine = _settle_crowded(grid, crowded, points, max_distance_m / _FINE)
+        fine_m = max_distance_m * _settling_share(grid.count[crowded])
+        settled, fine = _settle_crowded(grid, crowded, points, fine_m)
         full = points.within(*_expand_unsettled(first, low, high, settled), max_distance_m)
         pairs = (
             np.concatenate((fine[0], full[0])),
@@ -91,9 +93,24 @@ def close_pairs(samples: Sequence[TickSample], max_distance_m: float) -> ClosePa
 
 # A cube of the threshold's width holding this many positions is searched finer first;
 # below it, a position has only a few candidates anyway.
-_CROWDED = 8
-# The finer search's radius: the threshold over this.
-_FINE = 4
+_CROWDED = 4
+# The finer search's radius is the one within which a vessel of the crowd expects this many
+# neighbours: by Poisson, the chance of none (of staying unsettled) is e**-3, 5 %.
+_SETTLING_NEIGHBOURS = 3.0
+# ... kept between these shares of the threshold: finer than an eighth buys little more,
+# and from half on the finer search costs nearly what the full one does.
+_SETTLING_SHARES = (0.125, 0.5)
+
+
+def _settling_share(crowded_counts: Ints) -> float:
+    """The finer search's radius as a share of the threshold, from how crowded the crowded
+    cubes are. A cube holding k positions stands for a density of about k per face of the
+    cube (a threshold squared), at which k pi s**2 neighbours lie within s thresholds; the k
+    is the median crowded cube's."""
+    k = float(np.median(crowded_counts))
+    share = math.sqrt(_SETTLING_NEIGHBOURS / (math.pi * k))
+    return min(max(share, _SETTLING_SHARES[0]), _SETTLING_SHARES[1])
+
 
 # Pairs of positions (each pair once) and their distances.
 Pairs = tuple[Ints, Ints, Floats]
