@@ -76,6 +76,9 @@ class Sizes:
         # Vessels evenly over a disc: a crowded port, and anchorages at a fifth of its density.
         self.ports = ((2_000, 3_000.0), (5_000, 10_000.0))
         self.repeat = 2 if quick else 3
+        # The proximity search takes milliseconds a run: more turns cost little and keep a
+        # busy spell of the machine out of the best.
+        self.proximity_repeat = 3 if quick else 9
         # Turns of one worker and two workers (each keeps its fastest run).
         self.worker_turns = 1 if quick else 2
 
@@ -232,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = timed("5. proximity search vs cKDTree")
         tracks = tracks or inputs.base_tracks(cache)
         section = proximity.measure_proximity(
-            tracks, sizes.proximity_counts, sizes.ports, sizes.repeat
+            tracks, sizes.proximity_counts, sizes.ports, sizes.proximity_repeat
         )
         sections.append(close(section, began))
 
