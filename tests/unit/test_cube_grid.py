@@ -47,11 +47,11 @@ def test_forward_ranges_pair_every_touching_pair_once(count: int, seed: int, cub
     points = unit_vectors(count, rng, spread=4 * cube)
     cube = max(cube, MIN_CUBE)
     grid = CubeGrid(points[:, 0], points[:, 1], points[:, 2], cube)
-    cell = np.floor(points / cube).astype(np.int64)
+    cell = np.floor(points / cube).astype(np.int64).tolist()
     expected = {
         (i, j)
         for i, j in itertools.combinations(range(count), 2)
-        if np.abs(cell[i] - cell[j]).max() <= 1
+        if max(abs(a - b) for a, b in zip(cell[i], cell[j], strict=True)) <= 1
     }
     first, second = expand(*grid.forward_ranges())
     order = grid.order.tolist()
