@@ -21,7 +21,7 @@ and prints a markdown table of figures and ratios with the machine, the load ave
 command line and the git commit. `docs/performance.md` says exactly what each one times.
 
 `--quick` runs everything on small inputs (the first hour of the `large` scenario, 20,000
-vessels, ...) in about three minutes; the full run takes about twenty on two cores.
+vessels, ...) in about three minutes; the full run takes about eleven on two cores.
 `--profile DIR` attaches py-spy (non-blocking) to `stswatch detect` and to the one-worker
 run (and the latency runs' worker) and prints their top functions. `--only` picks
 measurements (latency needs the one-worker rate: with `--only latency` the workers are
@@ -79,8 +79,9 @@ class Sizes:
         # The proximity search takes milliseconds a run: more turns cost little and keep a
         # busy spell of the machine out of the best.
         self.proximity_repeat = 3 if quick else 9
-        # Turns of one worker and two workers (each keeps its fastest run).
-        self.worker_turns = 1 if quick else 2
+        # Turns of one worker and two workers (each keeps its fastest run): two workers read
+        # 28,894-44,392 lines/s in six runs of one half hour, so two turns were not enough.
+        self.worker_turns = 1 if quick else 3
 
 
 def _print_section(section: Section) -> None:
