@@ -68,9 +68,9 @@ class CubeGrid:
         above[:-1] = self.run_key[1:] == self.run_key[:-1] + 1
         own_high = np.where(above, np.append(self.end[1:], n), self.end)
         own_first = np.arange(n, dtype=np.int64)
-        # The other columns: every run against each forward column at once (run-major within
-        # each column), so that a few hundred runs cost a handful of numpy calls, not four times
-        # as many.
+        # The other columns: every run against every forward column in one pass (column by
+        # column, the runs in order within each), so that a few hundred runs cost a handful of
+        # numpy calls, not four times as many.
         run_count = len(self.start)
         runs = np.tile(np.arange(run_count, dtype=np.int64), len(_FORWARD_COLUMNS))
         step = np.repeat(np.array(_FORWARD_COLUMNS, dtype=np.int64), run_count)
